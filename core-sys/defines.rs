@@ -1,0 +1,54 @@
+// The one list of preprocessor defines used to configure libev.
+//
+// It is `include!`d by the gevent package's build.rs (which compiles
+// vendor/libev/ev.c with the `cc` crate) and by core-sys's build.rs (which,
+// with the `bindgen` feature, regenerates src/bindings.rs). Anything that
+// changes a struct layout must therefore be changed here and nowhere else.
+
+/// Defines for the given `CARGO_CFG_TARGET_OS` value, sorted by name.
+#[allow(dead_code)]
+fn libev_defines(target_os: &str) -> Vec<(&'static str, &'static str)> {
+    let linux = target_os == "linux" || target_os == "android";
+    let bsd = matches!(
+        target_os,
+        "macos" | "ios" | "freebsd" | "netbsd" | "openbsd" | "dragonfly"
+    );
+    let on = |b: bool| if b { "1" } else { "0" };
+    let mut d = vec![
+        // Our own configuration instead of autoconf's config.h.
+        ("EV_STANDALONE", "1"),
+        // Every loop function takes the loop as its first argument.
+        ("EV_MULTIPLICITY", "1"),
+        // All watcher types and features.
+        ("EV_FEATURES", "0x7f"),
+        ("EV_USE_4HEAP", "1"),
+        ("EV_HEAP_CACHE_AT", "1"),
+        ("EV_USE_FLOOR", "1"),
+        ("EV_USE_NANOSLEEP", "1"),
+        ("EV_USE_MONOTONIC", "1"),
+        ("EV_USE_REALTIME", "0"),
+        ("EV_USE_CLOCK_SYSCALL", on(linux)),
+        // Backends: everything the platform has.
+        ("EV_USE_SELECT", "1"),
+        ("EV_USE_POLL", "1"),
+        ("EV_USE_EPOLL", on(linux)),
+        ("EV_USE_LINUXAIO", on(linux)),
+        ("EV_USE_IOURING", on(linux)),
+        ("EV_USE_KQUEUE", on(bsd)),
+        ("EV_USE_PORT", on(target_os == "solaris" || target_os == "illumos")),
+        ("EV_USE_INOTIFY", on(linux)),
+        ("EV_USE_EVENTFD", on(linux)),
+        ("EV_USE_TIMERFD", on(linux)),
+        // signalfd blocks signals in the thread's mask, which child processes
+        // inherit; plain sigaction-based handling keeps std behaviour intact.
+        ("EV_USE_SIGNALFD", "0"),
+        // The kernel headers decide; libev probes sys/select.h itself.
+        ("EV_SELECT_IS_WINSOCKET", "0"),
+        ("EV_SELECT_USE_FD_SET", "1"),
+    ];
+    if !linux {
+        d.push(("HAVE_SYS_SELECT_H", "1"));
+    }
+    d.sort_by(|a, b| a.0.cmp(b.0));
+    d
+}
