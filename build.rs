@@ -68,6 +68,7 @@ fn main() {
         .collect();
     // Exposed to dependents as DEP_EV_BACKENDS and DEP_EV_INCLUDE.
     println!("cargo:backends={}", backends.join(","));
-    let include = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("vendor/libev");
+    let include =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("vendor/libev");
     println!("cargo:include={}", include.display());
 }

@@ -49,6 +49,7 @@ fn regenerate() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("bindings.rs");
     bindings.write_to_file(&out).expect("cannot write bindings");
     if std::env::var_os("LIBEV_SYS_UPDATE_BINDINGS").is_some() {
-        std::fs::copy(&out, manifest.join("src/bindings.rs")).expect("cannot update src/bindings.rs");
+        std::fs::copy(&out, manifest.join("src/bindings.rs"))
+            .expect("cannot update src/bindings.rs");
     }
 }

@@ -42,9 +42,10 @@ fn libev_defines(target_os: &str) -> Vec<(&'static str, &'static str)> {
         // signalfd blocks signals in the thread's mask, which child processes
         // inherit; plain sigaction-based handling keeps std behaviour intact.
         ("EV_USE_SIGNALFD", "0"),
-        // The kernel headers decide; libev probes sys/select.h itself.
+        // select uses libev's own growable fd bit vectors (no FD_SETSIZE
+        // limit, unlike the fd_set variant, which asserts on fd >= 1024).
         ("EV_SELECT_IS_WINSOCKET", "0"),
-        ("EV_SELECT_USE_FD_SET", "1"),
+        ("EV_SELECT_USE_FD_SET", "0"),
     ];
     if !linux {
         d.push(("HAVE_SYS_SELECT_H", "1"));

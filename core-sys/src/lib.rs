@@ -54,6 +54,10 @@
 //!
 //! [libev]: http://software.schmorp.de/pkg/libev.html
 
+// The helpers below are one-line translations of libev's macros; each
+// body is exactly the contract stated in its `# Safety` section.
+#![allow(unsafe_op_in_unsafe_fn)]
+
 #[allow(
     non_camel_case_types,
     non_snake_case,
@@ -112,7 +116,8 @@ watchers!(
 
 /// The callback type of a watcher of type `W`.
 #[allow(non_camel_case_types)]
-pub type ev_callback<W> = Option<unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut W, revents: c_int)>;
+pub type ev_callback<W> =
+    Option<unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut W, revents: c_int)>;
 
 #[inline]
 unsafe fn header<W: EvWatcher>(w: *const W) -> *mut ev_watcher {
