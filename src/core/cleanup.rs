@@ -7,13 +7,9 @@ use libev_sys as ffi;
 use super::watcher::{WatcherCell, common_methods, watcher_kind};
 use super::{Events, Loop};
 
-watcher_kind!(
-    CleanupKind,
-    Cleanup,
-    ffi::ev_cleanup,
-    "cleanup",
-    ffi::ev_cleanup_start,
-    ffi::ev_cleanup_stop
+watcher_kind!(CleanupKind, Cleanup, ffi::ev_cleanup, "cleanup", ffi::ev_cleanup_start, ffi::ev_cleanup_stop;
+    // ev_cleanup_start unrefs the loop itself: there is no reference to undo.
+    const REFS: u32 = 0;
 );
 
 /// A cleanup watcher: calls back when its loop is being destroyed

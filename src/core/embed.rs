@@ -8,13 +8,10 @@ use libev_sys as ffi;
 use super::watcher::{WatcherCell, common_methods, watcher_kind};
 use super::{Events, Loop};
 
-watcher_kind!(
-    EmbedKind,
-    Embed,
-    ffi::ev_embed,
-    "embed",
-    ffi::ev_embed_start,
-    ffi::ev_embed_stop
+watcher_kind!(EmbedKind, Embed, ffi::ev_embed, "embed", ffi::ev_embed_start, ffi::ev_embed_stop;
+    // ev_embed_start starts the embed watcher and its internal io, prepare
+    // and fork watchers: four loop references.
+    const REFS: u32 = 4;
 );
 
 /// An embed watcher: makes an embeddable loop's events show up in this one

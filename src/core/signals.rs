@@ -94,7 +94,17 @@ pub(crate) fn release(lp: *mut ffi::ev_loop, signum: i32) {
 
 /// A child watcher started on the default loop.
 pub(crate) fn child_watcher_started() {
-    child_user_added(&mut registry());
+    let mut r = registry();
+    let first = r.child_users == 0;
+    child_user_added(&mut r);
+    if first {
+        // Until now nothing handled SIGCHLD, so a child that already exited
+        // (say, between spawn and this start) went unnoticed and no further
+        // SIGCHLD will come for it: make the loop sweep with waitpid once.
+        // SAFETY: the default loop exists (child watchers live only there)
+        // and owns SIGCHLD; ev_feed_signal only flags it and wakes the loop.
+        unsafe { ffi::ev_feed_signal(libc::SIGCHLD) };
+    }
 }
 
 /// A child watcher stopped on the default loop.

@@ -33,6 +33,11 @@ pub(crate) trait Kind: Sized + 'static {
     type Handle;
     /// Short name for messages ("io", "timer", ...).
     const NAME: &'static str;
+    /// How many loop references (`ev_ref`) libev takes for one active
+    /// watcher of this kind: 1 for most, 0 for cleanup (libev unrefs it
+    /// itself), 4 for embed (the watcher plus its internal io, prepare and
+    /// fork watchers). Keepalive bookkeeping undoes exactly this many.
+    const REFS: u32 = 1;
     /// `ev_TYPE_start`.
     ///
     /// # Safety
@@ -136,6 +141,10 @@ impl<K: Kind> WatcherCell<K> {
         if self.is_active() {
             return Ok(());
         }
+        // libev may have stopped it (a fired one-shot timer) without the
+        // callback having run yet: settle that first, or the old unref and
+        // the old after_start would never be balanced.
+        self.sync_after_libev_stop();
         K::before_start(self)?;
         // SAFETY: valid loop and initialised watcher; before_start checked
         // everything libev asserts on.
@@ -143,11 +152,18 @@ impl<K: Kind> WatcherCell<K> {
         self.started.set(true);
         K::after_start(self);
         if !self.keepalive.get() && self.is_active() {
-            // SAFETY: valid loop pointer.
-            unsafe { ffi::ev_unref(self.lp.as_ptr()) };
-            self.unrefed.set(true);
+            self.unref_loop();
         }
         Ok(())
+    }
+
+    /// Removes the loop references an active watcher of this kind holds.
+    fn unref_loop(&self) {
+        for _ in 0..K::REFS {
+            // SAFETY: valid loop pointer; balanced by ref_loop.
+            unsafe { ffi::ev_unref(self.lp.as_ptr()) };
+        }
+        self.unrefed.set(true);
     }
 
     pub(crate) fn stop(&self) {
@@ -167,8 +183,10 @@ impl<K: Kind> WatcherCell<K> {
     /// hold one. Needed before stopping and when libev stopped it itself.
     fn restore_ref(&self) {
         if self.unrefed.replace(false) {
-            // SAFETY: valid loop pointer; balances our earlier ev_unref.
-            unsafe { ffi::ev_ref(self.lp.as_ptr()) };
+            for _ in 0..K::REFS {
+                // SAFETY: valid loop pointer; balances our earlier ev_unref.
+                unsafe { ffi::ev_ref(self.lp.as_ptr()) };
+            }
         }
     }
 
@@ -191,9 +209,7 @@ impl<K: Kind> WatcherCell<K> {
                 K::after_start(self);
             }
             if !self.keepalive.get() {
-                // SAFETY: valid loop pointer.
-                unsafe { ffi::ev_unref(self.lp.as_ptr()) };
-                self.unrefed.set(true);
+                self.unref_loop();
             }
         } else {
             self.note_stopped();
@@ -210,9 +226,7 @@ impl<K: Kind> WatcherCell<K> {
             if keep {
                 self.restore_ref();
             } else if !self.unrefed.get() {
-                // SAFETY: valid loop pointer.
-                unsafe { ffi::ev_unref(self.lp.as_ptr()) };
-                self.unrefed.set(true);
+                self.unref_loop();
             }
         }
     }
@@ -272,9 +286,13 @@ impl<K: Kind> WatcherCell<K> {
 
     pub(crate) fn clear_pending(&self) -> Events {
         // SAFETY: valid loop and watcher.
-        Events::from_bits(unsafe {
+        let ev = Events::from_bits(unsafe {
             ffi::ev_clear_pending(self.lp.as_ptr(), self.raw() as *mut std::ffi::c_void)
-        })
+        });
+        // The callback will not run now, so it cannot settle a stop libev
+        // made by itself (a fired one-shot timer): do it here.
+        self.sync_after_libev_stop();
+        ev
     }
 
     pub(crate) fn set_callback(&self, cb: Option<Callback<K>>) {

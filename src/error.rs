@@ -1,0 +1,104 @@
+//! [`Error`]: the crate's error type for everything that is not I/O.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+/// What can go wrong in a blocking operation, a greenlet or a timeout
+/// (I/O errors are [`std::io::Error`]).
+///
+/// `Error` is `Clone` so that every greenlet joining a failed greenlet can
+/// get the same failure. It converts into `io::Error` (timeouts become
+/// `ErrorKind::TimedOut`).
+///
+/// # Examples
+///
+/// ```
+/// use gevent::Error;
+/// let e = Error::Timeout;
+/// assert_eq!(e.to_string(), "timed out");
+/// let io: std::io::Error = e.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A [`Timeout`](crate::Timeout) expired, or a `*_timeout` call ran out of time.
+    Timeout,
+    /// The greenlet was killed with the default `GreenletExit`. Not a
+    /// failure: [`successful`](crate::Greenlet::successful) is `true`.
+    GreenletExit,
+    /// The greenlet was killed with a custom error.
+    Killed(Arc<dyn std::error::Error + Send + Sync>),
+    /// The greenlet panicked; the panic message.
+    Panicked(Arc<str>),
+    /// The operation would block forever: every greenlet is waiting and
+    /// nothing in the loop can wake any of them (gevent's `LoopExit`).
+    LoopExit,
+    /// A blocking call was made from the hub (inside a watcher callback or a
+    /// hub callback), which must never block.
+    BlockingInHub,
+    /// A blocking call was made while the thread is unwinding from a panic,
+    /// kill or timeout; switching then is unsound, so it fails at once.
+    Unwinding,
+    /// The greenlet has not finished yet (for non-blocking getters).
+    NotReady,
+}
+
+impl Error {
+    /// A [`Error::Killed`] from any error value.
+    ///
+    /// ```
+    /// let e = gevent::Error::killed(std::io::Error::other("A time to kill"));
+    /// assert_eq!(e.to_string(), "killed: A time to kill");
+    /// ```
+    pub fn killed<E: Into<Box<dyn std::error::Error + Send + Sync>>>(err: E) -> Error {
+        Error::Killed(Arc::from(err.into()))
+    }
+
+    /// Whether this is a [`Error::Timeout`].
+    ///
+    /// ```
+    /// assert!(gevent::Error::Timeout.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Timeout => f.write_str("timed out"),
+            Error::GreenletExit => f.write_str("GreenletExit"),
+            Error::Killed(e) => write!(f, "killed: {e}"),
+            Error::Panicked(m) => write!(f, "panicked: {m}"),
+            Error::LoopExit => f.write_str("this operation would block forever (every greenlet is waiting and nothing can wake them)"),
+            Error::BlockingInHub => f.write_str("cannot block in the hub (inside a watcher or hub callback); spawn a greenlet instead"),
+            Error::Unwinding => f.write_str("cannot block while the thread is unwinding (panic, kill or timeout in progress)"),
+            Error::NotReady => f.write_str("the greenlet has not finished yet"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Killed(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match e {
+            Error::Timeout => io::ErrorKind::TimedOut,
+            Error::GreenletExit | Error::Killed(_) => io::ErrorKind::Interrupted,
+            Error::LoopExit | Error::BlockingInHub | Error::Unwinding => io::ErrorKind::WouldBlock,
+            Error::NotReady => io::ErrorKind::WouldBlock,
+            Error::Panicked(_) => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}

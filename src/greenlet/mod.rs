@@ -1,0 +1,1241 @@
+//! Greenlets: stackful coroutines, all of one thread's on that thread, switched
+//! by its [`Hub`](crate::Hub).
+//!
+//! A greenlet runs until it blocks (sleep, a socket read, a lock, a join...),
+//! at which point it switches to the hub, which resumes whatever is ready.
+//! [`spawn`] queues a new greenlet; it starts when the spawner blocks.
+//!
+//! * **Results**: [`Greenlet::get`] returns the value, or the failure as an
+//!   [`Error`]: a panic (`Error::Panicked`, also printed to stderr as
+//!   `<Greenlet "name"> failed with ...`), a kill (`Error::GreenletExit`,
+//!   which is not a failure, or a custom `Error::Killed`), or an uncaught
+//!   [`Timeout`](crate::Timeout).
+//! * **Kill and Timeout** are delivered at the target's switch point by
+//!   unwinding its stack with a private payload, so destructors run and
+//!   sockets close. This needs `panic = "unwind"` (the default; do not set
+//!   `panic = "abort"` in a profile that uses greenlets). Code that catches
+//!   panics with `catch_unwind` inside a greenlet should re-raise payloads it
+//!   does not recognise.
+//! * **No switching while unwinding**: a blocking call made while the thread
+//!   unwinds (say from a `Drop` during a kill) fails with `Error::Unwinding`
+//!   instead of switching, because `std::thread::panicking()` is per thread.
+//! * Handles are `!Send`: a greenlet lives and dies on its hub's thread.
+//!
+//! # Example
+//!
+//! ```
+//! use gevent::{joinall, sleep, spawn};
+//! use std::time::Duration;
+//!
+//! let jobs: Vec<_> = (1..=3)
+//!     .map(|i| spawn(move || {
+//!         sleep(Duration::from_millis(10 * (4 - i)));
+//!         i * 10
+//!     }))
+//!     .collect();
+//! joinall(&jobs, Some(Duration::from_secs(2)))?;
+//! let values: Vec<_> = jobs.iter().map(|g| g.value()).collect();
+//! assert_eq!(values, [Some(10), Some(20), Some(30)]);
+//! # Ok::<(), gevent::Error>(())
+//! ```
+
+pub(crate) mod stack;
+pub(crate) mod state;
+pub(crate) mod switch;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::Error;
+use crate::hub::{self, Ready, Waker, hub_inner, park};
+use state::{Outcome, Phase, State, Task, Throw};
+
+pub use stack_info::DEFAULT_STACK_SIZE;
+
+mod stack_info {
+    /// The default usable stack size of a greenlet: 128 KiB. Stacks are
+    /// reserved, not committed: a parked greenlet costs about one page of
+    /// memory whatever this size. Change it per greenlet with
+    /// [`Builder::stack_size`](crate::Builder::stack_size).
+    pub const DEFAULT_STACK_SIZE: usize = super::stack::DEFAULT_STACK_SIZE;
+}
+
+struct Inner<T> {
+    state: State,
+    func: Cell<Option<Box<dyn FnOnce() -> T>>>,
+    value: RefCell<Option<T>>,
+}
+
+impl<T: 'static> Task for Inner<T> {
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn run_body(&self) {
+        if let Some(f) = self.func.take() {
+            let v = f();
+            *self.value.borrow_mut() = Some(v);
+        }
+    }
+}
+
+/// A greenlet producing a `T`: a handle to a lightweight, cooperatively
+/// scheduled thread of execution. Cloning the handle shares the greenlet.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::Greenlet;
+///
+/// let g = Greenlet::spawn(|| 6 * 7);
+/// assert_eq!(g.get()?, 42);
+/// assert!(g.ready() && g.successful());
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub struct Greenlet<T: 'static> {
+    inner: Rc<Inner<T>>,
+}
+
+impl<T: 'static> Clone for Greenlet<T> {
+    fn clone(&self) -> Self {
+        Greenlet {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// An untyped greenlet handle: what [`getcurrent`] returns and what
+/// [`Greenlet::handle`] gives, for code that does not care about the result type.
+///
+/// ```
+/// let me = gevent::getcurrent();
+/// println!("running in {me}");
+/// ```
+#[derive(Clone)]
+pub struct GreenletRef {
+    task: Rc<dyn Task>,
+}
+
+/// Identifies a link added with [`Greenlet::link`], for [`Greenlet::unlink`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LinkId(u64);
+
+/// Configures a greenlet before spawning it: name and stack size.
+///
+/// # Examples
+///
+/// ```
+/// let g = gevent::Builder::new().name("worker").stack_size(256 * 1024).spawn(|| 1);
+/// assert_eq!(g.name(), "worker");
+/// assert_eq!(g.to_string(), "<Greenlet \"worker\">");
+/// g.join()?;
+/// # Ok::<(), gevent::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with the defaults (no name, [`DEFAULT_STACK_SIZE`]).
+    ///
+    /// ```
+    /// let g = gevent::Builder::new().spawn(|| ());
+    /// # g.join()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the greenlet (shown by Display and in failure reports).
+    ///
+    /// ```
+    /// let g = gevent::Builder::new().name("fetch").build(|| ());
+    /// assert_eq!(g.name(), "fetch");
+    /// ```
+    pub fn name<S: Into<String>>(mut self, name: S) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the usable stack size in bytes (rounded up to whole pages).
+    ///
+    /// ```
+    /// let g = gevent::Builder::new().stack_size(1 << 20).spawn(|| ());
+    /// # g.join()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Creates the greenlet without starting it; see [`Greenlet::start`].
+    ///
+    /// ```
+    /// let g = gevent::Builder::new().build(|| 5);
+    /// assert!(!g.started());
+    /// g.start();
+    /// assert_eq!(g.get()?, 5);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn build<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
+        let hub = hub_inner();
+        let state = State::new(
+            hub.next_id(),
+            self.stack_size.unwrap_or(DEFAULT_STACK_SIZE).max(16 * 1024),
+        );
+        if let Some(n) = self.name {
+            *state.name.borrow_mut() = Some(Rc::from(n));
+        }
+        Greenlet {
+            inner: Rc::new(Inner {
+                state,
+                func: Cell::new(Some(Box::new(f))),
+                value: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// Creates and starts the greenlet.
+    ///
+    /// ```
+    /// let g = gevent::Builder::new().name("x").spawn(|| "done");
+    /// assert_eq!(g.get()?, "done");
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
+        let g = self.build(f);
+        g.start();
+        g
+    }
+}
+
+/// Spawns a greenlet running `f`; it starts when the caller blocks.
+///
+/// # Examples
+///
+/// ```
+/// let g = gevent::spawn(|| 1 + 1);
+/// assert_eq!(g.get()?, 2);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
+    Builder::new().spawn(f)
+}
+
+/// Spawns a greenlet that starts after `delay`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let g = gevent::spawn_later(Duration::from_millis(5), || "late");
+/// assert!(!g.ready());
+/// assert_eq!(g.get()?, "late");
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn spawn_later<T: 'static, F: FnOnce() -> T + 'static>(delay: Duration, f: F) -> Greenlet<T> {
+    let g = Builder::new().build(f);
+    g.start_later(delay);
+    g
+}
+
+/// A user-defined greenlet type with its own `run` and `Display`, the
+/// counterpart of subclassing gevent's `Greenlet` (overriding `_run` and
+/// `__str__`). Create it with [`Greenlet::from_run`] or [`spawn_run`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent::{Greenlet, GreenletRun};
+/// use std::{fmt, time::Duration};
+///
+/// struct MyNoopGreenlet {
+///     seconds: f64,
+/// }
+///
+/// impl GreenletRun for MyNoopGreenlet {
+///     type Output = ();
+///     fn run(self) {
+///         gevent::sleep(Duration::from_secs_f64(self.seconds));
+///     }
+/// }
+///
+/// impl fmt::Display for MyNoopGreenlet {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "MyNoopGreenlet({})", self.seconds)
+///     }
+/// }
+///
+/// let g = Greenlet::from_run(MyNoopGreenlet { seconds: 4.0 });
+/// g.start();
+/// g.kill()?;
+/// assert!(g.dead());
+/// assert_eq!(g.to_string(), "MyNoopGreenlet(4)");
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub trait GreenletRun: fmt::Display + 'static {
+    /// The greenlet's result type.
+    type Output: 'static;
+    /// The greenlet's body.
+    fn run(self) -> Self::Output;
+}
+
+/// Creates and starts a [`GreenletRun`] greenlet (gevent's `MyGreenlet.spawn(...)`).
+///
+/// ```
+/// use gevent::GreenletRun;
+/// struct Answer;
+/// impl GreenletRun for Answer { type Output = u32; fn run(self) -> u32 { 42 } }
+/// impl std::fmt::Display for Answer {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("Answer") }
+/// }
+/// assert_eq!(gevent::spawn_run(Answer).get()?, 42);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn spawn_run<R: GreenletRun>(r: R) -> Greenlet<R::Output> {
+    let g = Greenlet::from_run(r);
+    g.start();
+    g
+}
+
+/// The running greenlet (the main greenlet outside any spawned one).
+///
+/// # Examples
+///
+/// ```
+/// let g = gevent::Builder::new().name("me").spawn(|| gevent::getcurrent().name());
+/// assert_eq!(g.get()?, "me");
+/// assert_eq!(gevent::getcurrent().name(), "MainGreenlet");
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn getcurrent() -> GreenletRef {
+    GreenletRef {
+        task: hub::current_task(),
+    }
+}
+
+/// Sleeps cooperatively: other greenlets run meanwhile. `sleep(0)` lets
+/// every other ready greenlet run once and cannot starve timers or I/O.
+///
+/// If the caller cannot block (it is the hub, or the thread is unwinding),
+/// this returns at once; [`try_sleep`] reports that instead.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let t = Instant::now();
+/// gevent::sleep(Duration::from_millis(10));
+/// assert!(t.elapsed() >= Duration::from_millis(10));
+/// ```
+pub fn sleep(d: Duration) {
+    let _ = try_sleep(d);
+}
+
+/// Like [`sleep`], but reports why it could not block.
+///
+/// # Errors
+///
+/// [`Error::BlockingInHub`] or [`Error::Unwinding`].
+///
+/// # Examples
+///
+/// ```
+/// gevent::try_sleep(std::time::Duration::ZERO)?;
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn try_sleep(d: Duration) -> Result<(), Error> {
+    if d.is_zero() {
+        return hub::yield_now();
+    }
+    hub::check_can_block()?;
+    let hub = hub_inner();
+    let waker = Waker::current();
+    let t = crate::core::Timer::new(hub.loop_(), d, Duration::ZERO, move |_, _| {
+        waker.wake();
+    });
+    t.start()
+        .map_err(|e| Error::Panicked(e.to_string().into()))?;
+    while t.is_active() {
+        park()?;
+    }
+    Ok(())
+}
+
+/// Waits until the hub has nothing else to do (gevent's `idle()`).
+///
+/// # Errors
+///
+/// [`Error::BlockingInHub`] or [`Error::Unwinding`].
+///
+/// ```
+/// gevent::idle()?;
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn idle() -> Result<(), Error> {
+    hub::get_hub().wait_idle()
+}
+
+impl<T: 'static> Greenlet<T> {
+    /// Creates a greenlet without starting it (gevent's `Greenlet(f)`).
+    ///
+    /// ```
+    /// let g = gevent::Greenlet::new(|| 1);
+    /// assert!(!g.started());
+    /// ```
+    pub fn new<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
+        Builder::new().build(f)
+    }
+
+    /// Creates and starts a greenlet (gevent's `Greenlet.spawn`).
+    ///
+    /// ```
+    /// assert_eq!(gevent::Greenlet::spawn(|| 3).get()?, 3);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn spawn<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
+        spawn(f)
+    }
+
+    /// Creates an unstarted greenlet from a [`GreenletRun`] object; its
+    /// Display is the object's.
+    ///
+    /// ```
+    /// # use gevent::GreenletRun;
+    /// # struct R; impl GreenletRun for R { type Output = (); fn run(self) {} }
+    /// # impl std::fmt::Display for R { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("R") } }
+    /// let g = gevent::Greenlet::from_run(R);
+    /// assert_eq!(g.to_string(), "R");
+    /// ```
+    pub fn from_run<R: GreenletRun<Output = T>>(r: R) -> Greenlet<T> {
+        let text = r.to_string();
+        let g = Builder::new().name(text.clone()).build(move || r.run());
+        *g.inner.state.display.borrow_mut() = Some(Box::new(move |f: &mut fmt::Formatter<'_>| {
+            f.write_str(&text)
+        }));
+        g
+    }
+
+    /// Schedules the greenlet to start (no-op if already started or dead).
+    ///
+    /// ```
+    /// let g = gevent::Greenlet::new(|| 1);
+    /// g.start();
+    /// assert!(g.started());
+    /// ```
+    pub fn start(&self) {
+        let s = &self.inner.state;
+        if s.phase.get() != Phase::New {
+            return;
+        }
+        s.phase.set(Phase::Scheduled);
+        hub_inner().push(Ready::Start(self.inner.clone()));
+    }
+
+    /// Schedules the greenlet to start after `delay`.
+    ///
+    /// ```
+    /// let g = gevent::Greenlet::new(|| 1);
+    /// g.start_later(std::time::Duration::from_millis(1));
+    /// assert_eq!(g.get()?, 1);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn start_later(&self, delay: Duration) {
+        let s = &self.inner.state;
+        if s.phase.get() != Phase::New {
+            return;
+        }
+        s.phase.set(Phase::Scheduled);
+        let task: Rc<dyn Task> = self.inner.clone();
+        let weak = Rc::downgrade(&task);
+        let t = crate::core::Timer::new(hub_inner().loop_(), delay, Duration::ZERO, move |_, _| {
+            if let Some(task) = weak.upgrade() {
+                hub_inner().push(Ready::Start(task));
+            }
+        });
+        if t.start().is_ok() {
+            *s.start_timer.borrow_mut() = Some(t);
+        }
+        // Keep the greenlet alive until it starts or is killed.
+        s.set_selfref(task);
+    }
+
+    /// The untyped handle.
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| ());
+    /// let r: gevent::GreenletRef = g.handle();
+    /// assert_eq!(r.id(), g.id());
+    /// ```
+    pub fn handle(&self) -> GreenletRef {
+        GreenletRef {
+            task: self.inner.clone(),
+        }
+    }
+
+    /// Blocks until the greenlet finishes and returns its value (cloned).
+    ///
+    /// # Errors
+    ///
+    /// The greenlet's failure ([`Error::Panicked`], [`Error::GreenletExit`],
+    /// [`Error::Killed`], [`Error::Timeout`]), or why waiting was
+    /// impossible ([`Error::LoopExit`] and friends).
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| -> u8 { panic!("boom") });
+    /// assert!(matches!(g.get(), Err(gevent::Error::Panicked(m)) if &*m == "boom"));
+    /// ```
+    pub fn get(&self) -> Result<T, Error>
+    where
+        T: Clone,
+    {
+        self.join()?;
+        self.result_now()
+    }
+
+    /// Like [`get`](Greenlet::get) but gives up after `timeout` with
+    /// [`Error::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let g = gevent::spawn(|| gevent::sleep(Duration::from_secs(10)));
+    /// assert!(g.get_timeout(Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// g.kill()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, Error>
+    where
+        T: Clone,
+    {
+        if !self.join_timeout(timeout)? {
+            return Err(Error::Timeout);
+        }
+        self.result_now()
+    }
+
+    fn result_now(&self) -> Result<T, Error>
+    where
+        T: Clone,
+    {
+        match &*self.inner.state.outcome.borrow() {
+            Outcome::Pending => Err(Error::NotReady),
+            Outcome::Failed(e) => Err(e.clone()),
+            Outcome::Value => self.inner.value.borrow().clone().ok_or(Error::NotReady),
+        }
+    }
+
+    /// Waits for the greenlet and moves its value out (later calls get
+    /// `Err(Error::NotReady)`), for result types that are not `Clone`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Greenlet::get).
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| vec![1, 2, 3]);
+    /// assert_eq!(g.take()?, vec![1, 2, 3]);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn take(&self) -> Result<T, Error> {
+        self.join()?;
+        match &*self.inner.state.outcome.borrow() {
+            Outcome::Failed(e) => Err(e.clone()),
+            _ => self.inner.value.borrow_mut().take().ok_or(Error::NotReady),
+        }
+    }
+
+    /// The value if the greenlet finished successfully, without blocking.
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| 1);
+    /// assert_eq!(g.value(), None);
+    /// g.join()?;
+    /// assert_eq!(g.value(), Some(1));
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn value(&self) -> Option<T>
+    where
+        T: Clone,
+    {
+        self.inner.value.borrow().clone()
+    }
+}
+
+/// The operations that do not depend on the result type, shared by
+/// [`Greenlet`] and [`GreenletRef`].
+macro_rules! untyped_methods {
+    ($t:ident $(<$g:ident>)?, $task:ident => $get:expr, $st:expr) => {
+        impl$(<$g: 'static>)? $t$(<$g>)? {
+            fn task_rc(&self) -> Rc<dyn Task> {
+                let $task = self;
+                $get
+            }
+
+            fn st(&self) -> &State {
+                let $task = self;
+                $st
+            }
+
+            /// A number unique among this thread's greenlets.
+            pub fn id(&self) -> u64 {
+                self.st().id
+            }
+
+            /// The name (`Greenlet-<id>` unless one was given).
+            pub fn name(&self) -> String {
+                self.st().name()
+            }
+
+            /// Renames the greenlet.
+            pub fn set_name<S: Into<String>>(&self, name: S) {
+                *self.st().name.borrow_mut() = Some(Rc::from(name.into()));
+            }
+
+            /// Whether it has been started (and may have finished).
+            pub fn started(&self) -> bool {
+                !matches!(self.st().phase.get(), Phase::New)
+            }
+
+            /// Whether it has finished, one way or another (gevent's `ready()`).
+            pub fn ready(&self) -> bool {
+                self.st().is_dead()
+            }
+
+            /// Same as [`ready`](Self::ready) (gevent's `dead`).
+            pub fn dead(&self) -> bool {
+                self.st().is_dead()
+            }
+
+            /// Whether it finished without failing; a greenlet killed with the
+            /// default `GreenletExit` counts as successful.
+            pub fn successful(&self) -> bool {
+                match &*self.st().outcome.borrow() {
+                    Outcome::Value => true,
+                    Outcome::Failed(Error::GreenletExit) => true,
+                    _ => false,
+                }
+            }
+
+            /// How it failed or was killed (gevent's `exception`); `None` while
+            /// running or after a normal return.
+            pub fn error(&self) -> Option<Error> {
+                match &*self.st().outcome.borrow() {
+                    Outcome::Failed(e) => Some(e.clone()),
+                    _ => None,
+                }
+            }
+
+            /// Same as [`error`](Self::error), gevent's name.
+            pub fn exception(&self) -> Option<Error> {
+                self.error()
+            }
+
+            /// Blocks until the greenlet finishes (however it ends).
+            ///
+            /// # Errors
+            ///
+            /// Only if waiting is impossible: [`Error::LoopExit`],
+            /// [`Error::BlockingInHub`], [`Error::Unwinding`].
+            pub fn join(&self) -> Result<(), Error> {
+                join_task(&self.task_rc(), None).map(|_| ())
+            }
+
+            /// Blocks until the greenlet finishes or `timeout` passes; returns
+            /// whether it finished.
+            ///
+            /// # Errors
+            ///
+            /// As for [`join`](Self::join).
+            pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+                join_task(&self.task_rc(), Some(timeout))
+            }
+
+            /// Kills the greenlet with `GreenletExit` and waits for it to die.
+            /// A greenlet that never started never runs; killing a dead one
+            /// does nothing. Killing the running greenlet unwinds it at once.
+            ///
+            /// # Errors
+            ///
+            /// As for [`join`](Self::join).
+            pub fn kill(&self) -> Result<(), Error> {
+                kill_task(&self.task_rc(), None, true, None)
+            }
+
+            /// Kills with a custom error: `get()` then returns
+            /// `Err(Error::Killed(..))` and the failure is reported on stderr.
+            ///
+            /// # Errors
+            ///
+            /// As for [`join`](Self::join).
+            pub fn kill_with(&self, error: Error) -> Result<(), Error> {
+                kill_task(&self.task_rc(), Some(error), true, None)
+            }
+
+            /// Kills and waits at most `timeout` for the greenlet to die
+            /// (it may run cleanup code that blocks); returns whether it died.
+            ///
+            /// # Errors
+            ///
+            /// As for [`join`](Self::join).
+            pub fn kill_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+                kill_task(&self.task_rc(), None, true, Some(timeout))?;
+                Ok(self.dead())
+            }
+
+            /// Kills without waiting (gevent's `kill(block=False)`); the
+            /// greenlet dies at its next switch point.
+            pub fn kill_nowait(&self) {
+                let _ = kill_task(&self.task_rc(), None, false, None);
+            }
+
+            /// The general form of kill: an optional custom error, whether to
+            /// wait, and for how long.
+            ///
+            /// # Errors
+            ///
+            /// As for [`join`](Self::join).
+            pub fn kill_opts(&self, error: Option<Error>, block: bool, timeout: Option<Duration>) -> Result<(), Error> {
+                kill_task(&self.task_rc(), error, block, timeout)
+            }
+
+            /// Removes a link added by one of the `link` methods; returns
+            /// whether it was still there.
+            pub fn unlink(&self, id: LinkId) -> bool {
+                let mut v = self.st().on_death.borrow_mut();
+                let before = v.len();
+                v.retain(|(i, _)| *i != id.0);
+                v.len() != before
+            }
+        }
+
+        impl$(<$g: 'static>)? fmt::Display for $t$(<$g>)? {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.st().describe(f)
+            }
+        }
+
+        impl$(<$g: 'static>)? fmt::Debug for $t$(<$g>)? {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.st().describe(f)?;
+                write!(f, " ({:?})", self.st().phase.get())
+            }
+        }
+    };
+}
+
+untyped_methods!(Greenlet<T>, g => g.inner.clone() as Rc<dyn Task>, &g.inner.state);
+untyped_methods!(GreenletRef, g => g.task.clone(), g.task.state());
+
+impl<T: 'static> Greenlet<T> {
+    fn add_link(&self, f: Box<dyn FnOnce()>) -> LinkId {
+        let s = &self.inner.state;
+        let id = s.next_link_id.get();
+        s.next_link_id.set(id + 1);
+        if s.is_dead() {
+            // Already dead: run it soon, as gevent does.
+            hub_inner().push(Ready::Call(f));
+        } else {
+            s.on_death.borrow_mut().push((id, f));
+        }
+        LinkId(id)
+    }
+
+    /// Calls `f(&greenlet)` in the hub when the greenlet dies, however it
+    /// dies (links run in the order they were added). `f` must not block;
+    /// spawn a greenlet from it for that.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let seen = Rc::new(Cell::new(false));
+    /// let s = seen.clone();
+    /// let g = gevent::spawn(|| 1);
+    /// g.link(move |g| s.set(g.successful()));
+    /// g.join()?;
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(seen.get());
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn link<F: FnOnce(&Greenlet<T>) + 'static>(&self, f: F) -> LinkId {
+        let g = self.clone();
+        self.add_link(Box::new(move || f(&g)))
+    }
+
+    /// Like [`link`](Greenlet::link), only if it finished successfully.
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| 1);
+    /// g.link_value(|g| println!("value {:?}", g.value()));
+    /// g.join()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn link_value<F: FnOnce(&Greenlet<T>) + 'static>(&self, f: F) -> LinkId {
+        self.link(move |g| {
+            if g.successful() {
+                f(g)
+            }
+        })
+    }
+
+    /// Like [`link`](Greenlet::link), only if it failed.
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| -> () { panic!("x") });
+    /// g.link_exception(|g| println!("failed: {:?}", g.error()));
+    /// g.join()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn link_exception<F: FnOnce(&Greenlet<T>) + 'static>(&self, f: F) -> LinkId {
+        self.link(move |g| {
+            if !g.successful() {
+                f(g)
+            }
+        })
+    }
+}
+
+/// Waits for `task` to die, at most `timeout`; returns whether it died.
+fn join_task(task: &Rc<dyn Task>, timeout: Option<Duration>) -> Result<bool, Error> {
+    let s = task.state();
+    if s.is_dead() {
+        return Ok(true);
+    }
+    hub::check_can_block()?;
+    if Rc::ptr_eq(task, &hub::current_task()) {
+        // Joining yourself would deadlock; gevent raises too.
+        return Err(Error::LoopExit);
+    }
+    let waker = Waker::current();
+    let w2 = waker.clone();
+    let id = s.next_link_id.get();
+    s.next_link_id.set(id + 1);
+    s.on_death.borrow_mut().push((
+        id,
+        Box::new(move || {
+            w2.wake();
+        }),
+    ));
+    let timer = timeout.map(|d| {
+        let w3 = waker.clone();
+        let t = crate::core::Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
+            w3.wake();
+        });
+        let _ = t.start();
+        t
+    });
+    let guard = UnlinkOnDrop { task, id };
+    let result = loop {
+        if s.is_dead() {
+            break Ok(true);
+        }
+        if let Some(t) = &timer {
+            if !t.is_active() {
+                break Ok(false);
+            }
+        }
+        if let Err(e) = park() {
+            break Err(e);
+        }
+    };
+    drop(guard);
+    result
+}
+
+struct UnlinkOnDrop<'a> {
+    task: &'a Rc<dyn Task>,
+    id: u64,
+}
+
+impl Drop for UnlinkOnDrop<'_> {
+    fn drop(&mut self) {
+        self.task
+            .state()
+            .on_death
+            .borrow_mut()
+            .retain(|(i, _)| *i != self.id);
+    }
+}
+
+fn kill_task(
+    task: &Rc<dyn Task>,
+    error: Option<Error>,
+    block: bool,
+    timeout: Option<Duration>,
+) -> Result<(), Error> {
+    let s = task.state();
+    match s.phase.get() {
+        Phase::Dead => return Ok(()),
+        Phase::New | Phase::Scheduled => {
+            fail_unstarted(task, error.unwrap_or(Error::GreenletExit));
+            return Ok(());
+        }
+        _ => hub::throw(task, Throw::Kill(error)),
+    }
+    if block {
+        join_task(task, timeout)?;
+    }
+    Ok(())
+}
+
+/// Kills every greenlet (each at its next switch point), then waits for
+/// them if `block`, at most `timeout` in all.
+///
+/// # Errors
+///
+/// As for [`Greenlet::join`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let gs: Vec<_> = (0..3).map(|_| gevent::spawn(|| gevent::sleep(Duration::from_secs(60)))).collect();
+/// gevent::sleep(Duration::ZERO);
+/// gevent::killall(&gs, true, None)?;
+/// assert!(gs.iter().all(|g| g.dead() && g.successful()));
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn killall<J: AsGreenlet>(
+    greenlets: &[J],
+    block: bool,
+    timeout: Option<Duration>,
+) -> Result<(), Error> {
+    for g in greenlets {
+        kill_task(&g.greenlet_ref().task, None, false, None)?;
+    }
+    if block {
+        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        for g in greenlets {
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if !join_task(&g.greenlet_ref().task, left)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Anything that names a greenlet: [`Greenlet`], [`GreenletRef`], or
+/// references to them. Used by [`joinall`], [`wait`], [`iwait`], [`killall`].
+pub trait AsGreenlet {
+    /// The untyped handle of the greenlet.
+    fn greenlet_ref(&self) -> GreenletRef;
+}
+
+impl<T: 'static> AsGreenlet for Greenlet<T> {
+    fn greenlet_ref(&self) -> GreenletRef {
+        self.handle()
+    }
+}
+
+impl AsGreenlet for GreenletRef {
+    fn greenlet_ref(&self) -> GreenletRef {
+        self.clone()
+    }
+}
+
+impl<J: AsGreenlet + ?Sized> AsGreenlet for &J {
+    fn greenlet_ref(&self) -> GreenletRef {
+        (**self).greenlet_ref()
+    }
+}
+
+/// Waits for greenlets to finish, at most `timeout` and until `count` of
+/// them have (all if `None`). Returns the indices (into `greenlets`) of
+/// those that finished, in completion order (already-finished ones first,
+/// in input order).
+///
+/// # Errors
+///
+/// As for [`Greenlet::join`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use gevent::{spawn, sleep, wait};
+/// let gs = vec![
+///     spawn(|| sleep(Duration::from_millis(30))),
+///     spawn(|| sleep(Duration::from_millis(10))),
+/// ];
+/// assert_eq!(wait(&gs, None, Some(1))?, vec![1]);
+/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![1, 0]);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn wait<J: AsGreenlet>(
+    greenlets: &[J],
+    timeout: Option<Duration>,
+    count: Option<usize>,
+) -> Result<Vec<usize>, Error> {
+    let want = count.unwrap_or(greenlets.len()).min(greenlets.len());
+    let mut it = iwait(greenlets, timeout);
+    let mut done = Vec::with_capacity(want);
+    while done.len() < want {
+        match it.next() {
+            Some(Ok(i)) => done.push(i),
+            Some(Err(e)) => return Err(e),
+            None => break,
+        }
+    }
+    Ok(done)
+}
+
+/// Waits for all greenlets, at most `timeout`; returns the indices of
+/// those that finished, in completion order. gevent's `joinall`.
+///
+/// # Errors
+///
+/// As for [`Greenlet::join`].
+///
+/// # Examples
+///
+/// ```
+/// let gs: Vec<_> = (0..3).map(|i| gevent::spawn(move || i)).collect();
+/// let done = gevent::joinall(&gs, Some(std::time::Duration::from_secs(2)))?;
+/// assert_eq!(done.len(), 3);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn joinall<J: AsGreenlet>(
+    greenlets: &[J],
+    timeout: Option<Duration>,
+) -> Result<Vec<usize>, Error> {
+    wait(greenlets, timeout, None)
+}
+
+/// Like [`joinall`], but stops at the first greenlet that failed and
+/// returns its error (gevent's `joinall(raise_error=True)`).
+///
+/// # Errors
+///
+/// The first failure in completion order, or as for [`Greenlet::join`].
+///
+/// # Examples
+///
+/// ```
+/// let gs = vec![gevent::spawn(|| -> u8 { panic!("bad") }), gevent::spawn(|| 1)];
+/// assert!(matches!(gevent::joinall_raise(&gs, None), Err(gevent::Error::Panicked(_))));
+/// ```
+pub fn joinall_raise<J: AsGreenlet>(
+    greenlets: &[J],
+    timeout: Option<Duration>,
+) -> Result<Vec<usize>, Error> {
+    let mut done = Vec::new();
+    for r in iwait(greenlets, timeout) {
+        let i = r?;
+        let t = greenlets[i].greenlet_ref().task;
+        let failed = match &*t.state().outcome.borrow() {
+            Outcome::Failed(Error::GreenletExit) => None,
+            Outcome::Failed(e) => Some(e.clone()),
+            _ => None,
+        };
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        done.push(i);
+    }
+    Ok(done)
+}
+
+/// Iterates over greenlets as they finish: yields indices into
+/// `greenlets` in completion order, blocking between items, until all have
+/// finished or `timeout` (for the whole iteration) passes.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let gs = vec![
+///     gevent::spawn(|| gevent::sleep(Duration::from_millis(20))),
+///     gevent::spawn(|| ()),
+/// ];
+/// let order: Vec<usize> = gevent::iwait(&gs, None).map(|r| r.unwrap()).collect();
+/// assert_eq!(order, [1, 0]);
+/// ```
+pub fn iwait<J: AsGreenlet>(greenlets: &[J], timeout: Option<Duration>) -> Iwait {
+    let tasks: Vec<Rc<dyn Task>> = greenlets.iter().map(|g| g.greenlet_ref().task).collect();
+    let finished: Rc<RefCell<std::collections::VecDeque<usize>>> = Rc::default();
+    let waiter: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let mut links = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let s = t.state();
+        if s.is_dead() {
+            finished.borrow_mut().push_back(i);
+            continue;
+        }
+        let f = finished.clone();
+        let w = waiter.clone();
+        let id = s.next_link_id.get();
+        s.next_link_id.set(id + 1);
+        s.on_death.borrow_mut().push((
+            id,
+            Box::new(move || {
+                f.borrow_mut().push_back(i);
+                if let Some(w) = w.borrow().as_ref() {
+                    w.wake();
+                }
+            }),
+        ));
+        links.push((t.clone(), id));
+    }
+    let timer = timeout.map(|d| {
+        let w = waiter.clone();
+        let t = crate::core::Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
+            if let Some(w) = w.borrow().as_ref() {
+                w.wake();
+            }
+        });
+        let _ = t.start();
+        t
+    });
+    Iwait {
+        remaining: tasks.len(),
+        finished,
+        waiter,
+        links,
+        timer,
+    }
+}
+
+/// The iterator returned by [`iwait`]; yields `Ok(index)` per finished
+/// greenlet, or one `Err` if waiting became impossible.
+pub struct Iwait {
+    remaining: usize,
+    finished: Rc<RefCell<std::collections::VecDeque<usize>>>,
+    waiter: Rc<RefCell<Option<Waker>>>,
+    links: Vec<(Rc<dyn Task>, u64)>,
+    timer: Option<crate::core::Timer>,
+}
+
+impl Iterator for Iwait {
+    type Item = Result<usize, Error>;
+
+    fn next(&mut self) -> Option<Result<usize, Error>> {
+        loop {
+            if self.remaining == 0 {
+                return None;
+            }
+            if let Some(i) = self.finished.borrow_mut().pop_front() {
+                self.remaining -= 1;
+                return Some(Ok(i));
+            }
+            if let Some(t) = &self.timer {
+                if !t.is_active() {
+                    self.remaining = 0;
+                    return None;
+                }
+            }
+            if let Err(e) = hub::check_can_block() {
+                self.remaining = 0;
+                return Some(Err(e));
+            }
+            *self.waiter.borrow_mut() = Some(Waker::current());
+            let r = park();
+            *self.waiter.borrow_mut() = None;
+            if let Err(e) = r {
+                self.remaining = 0;
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl Drop for Iwait {
+    fn drop(&mut self) {
+        for (t, id) in self.links.drain(..) {
+            t.state().on_death.borrow_mut().retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Life and death, called by the hub and the switch code.
+
+/// Marks a greenlet that never ran as dead with `error`; its links fire.
+pub(crate) fn fail_unstarted(task: &Rc<dyn Task>, error: Error) {
+    let s = task.state();
+    s.phase.set(Phase::Dead);
+    *s.outcome.borrow_mut() = Outcome::Failed(error);
+    let timer = s.start_timer.borrow_mut().take();
+    drop(timer);
+    let selfref = s.take_selfref();
+    schedule_death_callbacks(s);
+    drop(selfref);
+}
+
+fn schedule_death_callbacks(s: &State) {
+    let cbs = std::mem::take(&mut *s.on_death.borrow_mut());
+    if cbs.is_empty() {
+        return;
+    }
+    hub_inner().push(Ready::Call(Box::new(move || {
+        for (_, cb) in cbs {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(cb)) {
+                eprintln!(
+                    "gevent: a greenlet link panicked: {}",
+                    hub::panic_message(&*p)
+                );
+            }
+        }
+    })));
+}
+
+/// Runs a started greenlet's body on its own stack, records the outcome,
+/// reports failures and schedules its links. Returns the state to switch
+/// to next (the hub). Every value it creates is dropped before it returns.
+pub(crate) fn run_started(state: &State) -> *const State {
+    let task = state
+        .selfref()
+        .expect("a starting greenlet holds its own reference");
+    *state.start_timer.borrow_mut() = None;
+    let result = catch_unwind(AssertUnwindSafe(|| task.run_body()));
+    let outcome = match result {
+        Ok(()) => Outcome::Value,
+        Err(payload) => match payload.downcast::<Throw>() {
+            Ok(t) => match *t {
+                Throw::Kill(None) => Outcome::Failed(Error::GreenletExit),
+                Throw::Kill(Some(e)) => Outcome::Failed(e),
+                Throw::Timeout(_, e) => Outcome::Failed(e),
+            },
+            Err(p) => Outcome::Failed(Error::Panicked(hub::panic_message(&*p).into())),
+        },
+    };
+    if let Outcome::Failed(e) = &outcome {
+        report_failure(state, e);
+    }
+    // Greenlet-local values die with the greenlet, on its own stack.
+    let locals = std::mem::take(&mut *state.locals.borrow_mut());
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(locals))) {
+        eprintln!(
+            "gevent: dropping a greenlet-local value panicked: {}",
+            hub::panic_message(&*p)
+        );
+    }
+    *state.outcome.borrow_mut() = outcome;
+    state.phase.set(Phase::Dead);
+    schedule_death_callbacks(state);
+    drop(task);
+    hub_inner().hub_state() as *const State
+}
+
+struct Describe<'a>(&'a State);
+
+impl fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.describe(f)
+    }
+}
+
+fn report_failure(state: &State, e: &Error) {
+    let what = match e {
+        Error::GreenletExit => return,
+        Error::Panicked(m) => format!("panic: {m}"),
+        Error::Killed(k) => k.to_string(),
+        Error::Timeout => "Timeout".to_string(),
+        other => other.to_string(),
+    };
+    eprintln!("{} failed with {what}", Describe(state));
+}

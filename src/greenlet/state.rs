@@ -1,0 +1,161 @@
+//! [`State`]: what the scheduler knows about one greenlet, whatever its
+//! result type.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+
+use context::Context;
+
+use super::stack::GreenletStack;
+use crate::Error;
+
+/// Where a greenlet is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Created, not started.
+    New,
+    /// Start requested; waiting in the hub's queue (or a spawn_later timer).
+    Scheduled,
+    /// Running right now.
+    Running,
+    /// Waiting in `park`.
+    Parked,
+    /// Woken; waiting in the hub's queue to be resumed.
+    Ready,
+    /// Finished.
+    Dead,
+}
+
+/// Why a parked greenlet was resumed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum WakeReason {
+    Normal,
+    Throw,
+    LoopExit,
+}
+
+/// Something thrown into a greenlet at its switch point: a kill or a
+/// timeout. Raised with `resume_unwind`, so no panic message is printed.
+pub(crate) enum Throw {
+    /// `kill()`: GreenletExit (None) or a custom error.
+    Kill(Option<Error>),
+    /// A `Timeout` with this id expired; the error to report.
+    Timeout(u64, Error),
+}
+
+/// How a greenlet ended.
+#[derive(Clone, Debug)]
+pub(crate) enum Outcome {
+    Pending,
+    Value,
+    Failed(Error),
+}
+
+/// A greenlet as the scheduler sees it (type-erased).
+pub(crate) trait Task: 'static {
+    fn state(&self) -> &State;
+    /// Runs the body and stores its value; panics propagate to the caller.
+    fn run_body(&self);
+}
+
+type DeathCallback = Box<dyn FnOnce()>;
+
+pub(crate) struct State {
+    pub(crate) id: u64,
+    pub(crate) name: RefCell<Option<Rc<str>>>,
+    /// A custom Display (the `GreenletRun` object's), if any.
+    pub(crate) display: RefCell<Option<Box<dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result>>>,
+    pub(crate) phase: Cell<Phase>,
+    pub(crate) ctx: Cell<Option<Context>>,
+    stack: RefCell<Option<GreenletStack>>,
+    pub(crate) stack_size: usize,
+    /// Incremented each time a park ends; stale wakers compare it.
+    pub(crate) park_seq: Cell<u64>,
+    pub(crate) wake_reason: Cell<WakeReason>,
+    pub(crate) throws: RefCell<VecDeque<Throw>>,
+    pub(crate) outcome: RefCell<Outcome>,
+    /// Joiners' wake-ups and links, run in order by the hub after death.
+    pub(crate) on_death: RefCell<Vec<(u64, DeathCallback)>>,
+    pub(crate) next_link_id: Cell<u64>,
+    pub(crate) locals: RefCell<HashMap<usize, Box<dyn Any>>>,
+    /// The greenlet's own reference while started and not dead.
+    selfref: RefCell<Option<Rc<dyn Task>>>,
+    /// Keeps a spawn_later timer alive until the start.
+    pub(crate) start_timer: RefCell<Option<crate::core::Timer>>,
+}
+
+impl State {
+    pub(crate) fn new(id: u64, stack_size: usize) -> State {
+        State {
+            id,
+            name: RefCell::new(None),
+            display: RefCell::new(None),
+            phase: Cell::new(Phase::New),
+            ctx: Cell::new(None),
+            stack: RefCell::new(None),
+            stack_size,
+            park_seq: Cell::new(0),
+            wake_reason: Cell::new(WakeReason::Normal),
+            throws: RefCell::new(VecDeque::new()),
+            outcome: RefCell::new(Outcome::Pending),
+            on_death: RefCell::new(Vec::new()),
+            next_link_id: Cell::new(1),
+            locals: RefCell::new(HashMap::new()),
+            selfref: RefCell::new(None),
+            start_timer: RefCell::new(None),
+        }
+    }
+
+    pub(crate) fn stack_ref(&self) -> Option<std::cell::Ref<'_, GreenletStack>> {
+        std::cell::Ref::filter_map(self.stack.borrow(), |s| s.as_ref()).ok()
+    }
+
+    pub(crate) fn ctx_is_empty(&self) -> bool {
+        let c = self.ctx.take();
+        let empty = c.is_none();
+        self.ctx.set(c);
+        empty
+    }
+
+    pub(crate) fn set_stack(&self, s: GreenletStack) {
+        *self.stack.borrow_mut() = Some(s);
+    }
+
+    pub(crate) fn set_selfref(&self, t: Rc<dyn Task>) {
+        *self.selfref.borrow_mut() = Some(t);
+    }
+
+    pub(crate) fn take_selfref(&self) -> Option<Rc<dyn Task>> {
+        self.selfref.borrow_mut().take()
+    }
+
+    pub(crate) fn selfref(&self) -> Option<Rc<dyn Task>> {
+        self.selfref.borrow().clone()
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.phase.get() == Phase::Dead
+    }
+
+    /// Writes `<Greenlet "name">` or the custom Display.
+    pub(crate) fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = &*self.display.borrow() {
+            return d(f);
+        }
+        match &*self.name.borrow() {
+            Some(n) => write!(f, "<Greenlet \"{n}\">"),
+            None => write!(f, "<Greenlet \"Greenlet-{}\">", self.id),
+        }
+    }
+
+    /// The name, or `Greenlet-<id>`.
+    pub(crate) fn name(&self) -> String {
+        match &*self.name.borrow() {
+            Some(n) => n.to_string(),
+            None => format!("Greenlet-{}", self.id),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The context switch: the only code that touches the `context` crate.
+//!
+//! Protocol: whoever switches passes its own [`State`] address as the
+//! transfer data; whoever is resumed stores the returned suspended context
+//! into that state. A greenlet that finishes parks its own last reference
+//! in `ZOMBIE` before its final switch, and the resumed side drops it once
+//! the dead stack is no longer in use.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use context::{Context, Transfer};
+
+use super::stack::{self, GreenletStack};
+use super::state::{State, Task};
+
+thread_local! {
+    /// The greenlet running on this thread (never null once the hub exists).
+    static CURRENT: Cell<*const State> = const { Cell::new(std::ptr::null()) };
+    /// The last reference to a greenlet that just finished, dropped by the
+    /// next greenlet to run (it cannot be dropped on its own stack).
+    static ZOMBIE: RefCell<Option<Rc<dyn Task>>> = const { RefCell::new(None) };
+}
+
+/// The running greenlet's state, or null before the hub exists.
+#[inline]
+pub(crate) fn current_ptr() -> *const State {
+    CURRENT.with(|c| c.get())
+}
+
+/// Marks `s` as the running greenlet (used once, for the main greenlet).
+pub(crate) fn set_current(s: *const State) {
+    CURRENT.with(|c| c.set(s));
+}
+
+/// Suspends `from` (the running greenlet) and resumes `to`, which must be
+/// suspended (have a saved context). Returns when something switches back
+/// to `from`.
+///
+/// # Safety
+///
+/// `from` must be the running greenlet and `to` a suspended one; both must
+/// stay alive across the switch (their self-references guarantee it).
+pub(crate) unsafe fn switch(from: &State, to: &State) {
+    let ctx = to
+        .ctx
+        .take()
+        .expect("gevent: switching to a greenlet that has no saved context");
+    CURRENT.with(|c| c.set(to as *const State));
+    match to.stack_ref() {
+        Some(s) => s.enter(),
+        None => stack::leave(),
+    }
+    // SAFETY: `ctx` is the saved context of `to`, whose stack is alive; we
+    // pass our state's address so the resumed side can save our context.
+    let t = unsafe { ctx.resume(from as *const State as usize) };
+    // SAFETY: we were resumed by `switch` or by a new greenlet's first
+    // switch, both of which pass a live State address.
+    unsafe { after_resume(t) };
+}
+
+/// Saves the context of the greenlet that switched to us and drops a
+/// finished greenlet's last reference.
+///
+/// # Safety
+///
+/// `t.data` must be the address of a live `State`.
+unsafe fn after_resume(t: Transfer) {
+    // SAFETY: guaranteed by the caller; a finished greenlet is kept alive
+    // by ZOMBIE until the line below the store.
+    let prev = unsafe { &*(t.data as *const State) };
+    prev.ctx.set(Some(t.context));
+    let zombie = ZOMBIE.with(|z| z.borrow_mut().take());
+    drop(zombie);
+}
+
+/// Prepares `state` to run a greenlet body on `stack` at its first resume.
+pub(crate) fn prepare(state: &State, stack: &GreenletStack) {
+    prepare_with(state, stack, entry);
+}
+
+/// Prepares `state` to run `f` on `stack` at its first resume; `f` must
+/// call [`entered`] first.
+pub(crate) fn prepare_with(state: &State, stack: &GreenletStack, f: extern "C" fn(Transfer) -> !) {
+    // SAFETY: the stack outlives the context: both belong to `state`, and
+    // the context is only resumed while the state is alive.
+    let ctx = unsafe { Context::new(&stack.context_stack(), f) };
+    state.ctx.set(Some(ctx));
+}
+
+/// The first thing a context entry function does.
+pub(crate) fn entered(t: Transfer) {
+    // SAFETY: the first resume comes from `switch`, passing a live State.
+    unsafe { after_resume(t) };
+}
+
+extern "C" fn entry(t: Transfer) -> ! {
+    entered(t);
+    let me = current_ptr();
+    // SAFETY: `switch` set CURRENT to this greenlet's live state.
+    let state = unsafe { &*me };
+    // Runs the body and notifies; every Rust value it creates is dropped
+    // before it returns, and it catches every panic.
+    let next = super::run_started(state);
+    // Hand our last self-reference to whoever runs next, then leave for good.
+    let selfref = state.take_selfref();
+    ZOMBIE.with(|z| *z.borrow_mut() = selfref);
+    // SAFETY: `next` (the hub) is suspended and alive; we never come back.
+    unsafe { switch(state, &*next) };
+    // A finished greenlet is never resumed.
+    std::process::abort();
+}

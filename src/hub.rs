@@ -1,0 +1,650 @@
+//! [`Hub`]: the per-thread scheduler that runs the event loop.
+//!
+//! Every OS thread that uses greenlets gets one hub, created on first use
+//! (like gevent's `get_hub()`): a [`Loop`](crate::core::Loop) — the default
+//! loop on the main thread, a new loop elsewhere — plus the hub greenlet
+//! that runs it. The thread's own stack is the *main greenlet*: a blocking
+//! call there switches to the hub, so `fn main` needs no `run()` ceremony.
+//!
+//! The hub alternates between two things: it resumes greenlets that were
+//! woken and runs queued callbacks (in FIFO order, only those queued before
+//! the round began, so a `sleep(0)` loop cannot starve anything), and it
+//! polls libev (without blocking while work is queued, and at least every
+//! few rounds, so timers and I/O are never starved either).
+//!
+//! When every greenlet waits and nothing in the loop can wake any of them,
+//! the main greenlet's blocking call fails with [`Error::LoopExit`] instead
+//! of hanging.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use crate::Error;
+use crate::core::{Async, AsyncSender, Loop};
+use crate::greenlet::state::{Phase, State, Task, Throw, WakeReason};
+use crate::greenlet::{self, stack::GreenletStack, switch};
+
+/// Poll libev at least once every this many scheduling rounds.
+const POLL_EVERY_ROUNDS: u32 = 16;
+
+pub(crate) enum Ready {
+    /// Resume a woken greenlet.
+    Resume(Rc<dyn Task>),
+    /// Start a spawned greenlet.
+    Start(Rc<dyn Task>),
+    /// Run a callback on the hub.
+    Call(Box<dyn FnOnce()>),
+}
+
+type RemoteCallback = Box<dyn FnOnce() + Send>;
+
+/// Callbacks sent from other threads, run by the hub's async watcher.
+struct Remote {
+    queue: Mutex<Vec<RemoteCallback>>,
+}
+
+pub(crate) struct HubInner {
+    lp: Loop,
+    ready: RefCell<VecDeque<Ready>>,
+    main: Rc<dyn Task>,
+    hub: Rc<dyn Task>,
+    remote: Arc<Remote>,
+    remote_watcher: Async,
+    remote_sender: AsyncSender,
+    /// Operations from other threads still expected back (thread pool jobs):
+    /// while positive, the remote watcher keeps the loop alive.
+    remote_pending: Cell<usize>,
+    rounds_since_poll: Cell<u32>,
+    next_id: Cell<u64>,
+}
+
+/// The main and hub greenlets: states with no body.
+struct Special {
+    state: State,
+}
+
+impl Task for Special {
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn run_body(&self) {}
+}
+
+thread_local! {
+    static HUB: Cell<*const HubInner> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A handle to this thread's hub. Cheap to clone; `!Send`.
+///
+/// # Examples
+///
+/// ```
+/// let hub = gevent::get_hub();
+/// println!("the hub runs a {} loop", hub.loop_().backend());
+/// hub.run_callback(|| println!("runs in the hub, soon"));
+/// gevent::sleep(std::time::Duration::ZERO);
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    inner: &'static HubInner,
+}
+
+/// This thread's hub, created on first use.
+///
+/// # Panics
+///
+/// If the thread's event loop cannot be created (for example `LIBEV_FLAGS`
+/// asks for a backend this machine lacks); use [`try_get_hub`] to get the
+/// error instead.
+///
+/// # Examples
+///
+/// ```
+/// let lp = gevent::get_hub().loop_().clone();
+/// assert!(lp.now() > 0.0);
+/// ```
+pub fn get_hub() -> Hub {
+    match try_get_hub() {
+        Ok(h) => h,
+        Err(e) => panic!("gevent: cannot create the hub's event loop: {e}"),
+    }
+}
+
+/// This thread's hub, created on first use.
+///
+/// # Errors
+///
+/// The event loop's creation error (an unusable backend requested through
+/// `LIBEV_FLAGS` or `GEVENT_BACKEND`).
+///
+/// # Examples
+///
+/// ```
+/// let hub = gevent::try_get_hub()?;
+/// # let _ = hub;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn try_get_hub() -> std::io::Result<Hub> {
+    let p = HUB.with(|h| h.get());
+    if !p.is_null() {
+        // SAFETY: hubs are leaked, so the pointer is valid for the thread's life.
+        return Ok(Hub {
+            inner: unsafe { &*p },
+        });
+    }
+    let inner = HubInner::create()?;
+    HUB.with(|h| h.set(inner as *const HubInner));
+    Ok(Hub { inner })
+}
+
+/// The hub if this thread has one.
+pub(crate) fn existing_hub() -> Option<&'static HubInner> {
+    let p = HUB.with(|h| h.get());
+    // SAFETY: as in try_get_hub.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+pub(crate) fn hub_inner() -> &'static HubInner {
+    get_hub().inner
+}
+
+fn is_main_thread() -> bool {
+    std::thread::current().name() == Some("main")
+}
+
+impl HubInner {
+    fn create() -> std::io::Result<&'static HubInner> {
+        let lp = if is_main_thread() {
+            match Loop::default_loop() {
+                Ok(lp) => lp,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Loop::new()?,
+                Err(e) => return Err(e),
+            }
+        } else {
+            Loop::new()?
+        };
+        let main: Rc<dyn Task> = Rc::new(Special {
+            state: State::new(0, 0),
+        });
+        *main.state().name.borrow_mut() = Some(Rc::from("MainGreenlet"));
+        main.state().phase.set(Phase::Running);
+        main.state().set_selfref(main.clone());
+        let hub: Rc<dyn Task> = Rc::new(Special {
+            state: State::new(0, crate::greenlet::stack::DEFAULT_STACK_SIZE),
+        });
+        *hub.state().name.borrow_mut() = Some(Rc::from("Hub"));
+        hub.state().set_selfref(hub.clone());
+        let remote = Arc::new(Remote {
+            queue: Mutex::new(Vec::new()),
+        });
+        let r2 = remote.clone();
+        let remote_watcher = Async::new(&lp, move |_, _| {
+            let batch = std::mem::take(&mut *r2.queue.lock().unwrap_or_else(|e| e.into_inner()));
+            for cb in batch {
+                run_guarded(cb, "a cross-thread callback");
+            }
+        });
+        remote_watcher.start()?;
+        remote_watcher.set_keepalive(false);
+        let remote_sender = remote_watcher.sender();
+        let inner = Box::leak(Box::new(HubInner {
+            lp,
+            ready: RefCell::new(VecDeque::new()),
+            main,
+            hub,
+            remote,
+            remote_watcher,
+            remote_sender,
+            remote_pending: Cell::new(0),
+            rounds_since_poll: Cell::new(0),
+            next_id: Cell::new(1),
+        }));
+        switch::set_current(inner.main.state() as *const State);
+        Ok(inner)
+    }
+
+    pub(crate) fn loop_(&self) -> &Loop {
+        &self.lp
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    pub(crate) fn push(&self, r: Ready) {
+        self.ready.borrow_mut().push_back(r);
+    }
+
+    pub(crate) fn hub_state(&self) -> &State {
+        self.hub.state()
+    }
+
+    pub(crate) fn main_state(&self) -> &State {
+        self.main.state()
+    }
+
+    /// Switches from the running greenlet to the hub, starting the hub
+    /// greenlet the first time.
+    fn switch_to_hub(&self, from: &State) {
+        let hub = self.hub.state();
+        if hub.ctx_is_empty() && hub.stack_ref().is_none() {
+            match GreenletStack::new(hub.stack_size) {
+                Ok(stack) => {
+                    stack.set_label("Hub");
+                    switch::prepare_with(hub, &stack, hub_entry);
+                    hub.set_stack(stack);
+                }
+                Err(e) => panic!("gevent: cannot allocate the hub's stack: {e}"),
+            }
+        }
+        // SAFETY: `from` is running, the hub is suspended; both are alive
+        // (self-references).
+        unsafe { switch::switch(from, hub) };
+    }
+
+    /// One scheduling round plus, when due, a libev poll. Runs on the hub.
+    fn run_round(&self) {
+        let n = self.ready.borrow().len();
+        for _ in 0..n {
+            let item = self.ready.borrow_mut().pop_front();
+            match item {
+                Some(Ready::Resume(t)) => self.resume(&t),
+                Some(Ready::Start(t)) => self.start(t),
+                Some(Ready::Call(f)) => run_guarded(f, "a hub callback"),
+                None => break,
+            }
+        }
+        let idle = self.ready.borrow().is_empty();
+        let rounds = self.rounds_since_poll.get() + 1;
+        if idle || rounds >= POLL_EVERY_ROUNDS {
+            self.rounds_since_poll.set(0);
+            let flags = if idle {
+                libev_sys::EVRUN_ONCE
+            } else {
+                libev_sys::EVRUN_NOWAIT
+            };
+            // SAFETY: the hub's loop pointer is valid; callbacks catch panics.
+            let active = unsafe { libev_sys::ev_run(self.lp.as_ptr(), flags as i32) } != 0;
+            if let Some(p) = self.lp.take_panic() {
+                report_panic("a watcher callback", &*p);
+            }
+            if !active && self.ready.borrow().is_empty() {
+                self.loop_exit();
+            }
+        } else {
+            self.rounds_since_poll.set(rounds);
+        }
+    }
+
+    /// Nothing can wake anyone: tell the main greenlet (gevent's LoopExit).
+    fn loop_exit(&self) {
+        let main = self.main.state();
+        if main.phase.get() == Phase::Parked {
+            main.wake_reason.set(WakeReason::LoopExit);
+            main.phase.set(Phase::Ready);
+            main.park_seq.set(main.park_seq.get() + 1);
+            self.push(Ready::Resume(self.main.clone()));
+        } else {
+            // The main greenlet is not waiting (cannot normally happen):
+            // sleep briefly rather than spin.
+            crate::core::Loop::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn resume(&self, t: &Rc<dyn Task>) {
+        let s = t.state();
+        if s.phase.get() != Phase::Ready {
+            return;
+        }
+        s.phase.set(Phase::Running);
+        // SAFETY: on the hub; `s` is suspended in park and alive.
+        unsafe { switch::switch(self.hub.state(), s) };
+    }
+
+    fn start(&self, t: Rc<dyn Task>) {
+        let s = t.state();
+        if s.phase.get() != Phase::Scheduled {
+            return;
+        }
+        let stack = match GreenletStack::new(s.stack_size) {
+            Ok(st) => st,
+            Err(e) => {
+                greenlet::fail_unstarted(
+                    &t,
+                    Error::Panicked(format!("cannot allocate a stack: {e}").into()),
+                );
+                return;
+            }
+        };
+        stack.set_label(&s.name());
+        switch::prepare(s, &stack);
+        s.set_stack(stack);
+        s.set_selfref(t.clone());
+        s.phase.set(Phase::Running);
+        // SAFETY: on the hub; `s` has a fresh context and is kept alive by
+        // its self-reference.
+        unsafe { switch::switch(self.hub.state(), s) };
+    }
+
+    /// Queues `f` to run on this thread's hub from another thread.
+    pub(crate) fn remote(&self) -> RemoteHub {
+        RemoteHub {
+            remote: self.remote.clone(),
+            sender: self.remote_sender.clone(),
+        }
+    }
+
+    /// Marks that a remote completion is expected: keeps the loop alive
+    /// until [`remote_done`](Self::remote_done).
+    pub(crate) fn remote_expect(&self) {
+        let n = self.remote_pending.get() + 1;
+        self.remote_pending.set(n);
+        if n == 1 {
+            self.remote_watcher.set_keepalive(true);
+        }
+    }
+
+    /// Balances [`remote_expect`](Self::remote_expect).
+    pub(crate) fn remote_done(&self) {
+        let n = self.remote_pending.get().saturating_sub(1);
+        self.remote_pending.set(n);
+        if n == 0 {
+            self.remote_watcher.set_keepalive(false);
+        }
+    }
+}
+
+extern "C" fn hub_entry(t: context::Transfer) -> ! {
+    switch::entered(t);
+    let hub = hub_inner();
+    loop {
+        hub.run_round();
+    }
+}
+
+/// Runs `f` on the hub, catching and reporting a panic.
+fn run_guarded<F: FnOnce()>(f: F, what: &str) {
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        report_panic(what, &*p);
+    }
+}
+
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+fn report_panic(what: &str, p: &(dyn std::any::Any + Send)) {
+    eprintln!("gevent: {what} panicked: {}", panic_message(p));
+}
+
+/// A `Send` handle for waking a hub from another thread.
+#[derive(Clone)]
+pub(crate) struct RemoteHub {
+    remote: Arc<Remote>,
+    sender: AsyncSender,
+}
+
+impl RemoteHub {
+    /// Runs `f` on the hub's thread, in the hub, soon.
+    pub(crate) fn run_callback<F: FnOnce() + Send + 'static>(&self, f: F) -> std::io::Result<()> {
+        self.remote
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(f));
+        self.sender.send()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parking and waking: the one primitive every blocking operation uses.
+
+/// Wakes one particular park of one greenlet.
+#[derive(Clone)]
+pub(crate) struct Waker {
+    task: Rc<dyn Task>,
+    seq: u64,
+}
+
+impl Waker {
+    /// A waker for the running greenlet's next park.
+    pub(crate) fn current() -> Waker {
+        let task = current_task();
+        let seq = task.state().park_seq.get();
+        Waker { task, seq }
+    }
+
+    /// Makes the greenlet runnable if it is still in the park this waker
+    /// was made for. Returns whether it did.
+    pub(crate) fn wake(&self) -> bool {
+        let s = self.task.state();
+        if s.park_seq.get() != self.seq || s.phase.get() != Phase::Parked {
+            return false;
+        }
+        s.phase.set(Phase::Ready);
+        s.wake_reason.set(WakeReason::Normal);
+        hub_inner().push(Ready::Resume(self.task.clone()));
+        true
+    }
+
+    /// Whether both wake the same greenlet.
+    pub(crate) fn same_greenlet(&self, other: &Waker) -> bool {
+        Rc::ptr_eq(&self.task, &other.task)
+    }
+
+    /// The greenlet's id.
+    pub(crate) fn greenlet_id(&self) -> u64 {
+        self.task.state().id
+    }
+}
+
+impl fmt::Debug for Waker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Waker(greenlet {}, seq {})",
+            self.task.state().id,
+            self.seq
+        )
+    }
+}
+
+/// The running greenlet's task (the main greenlet's if no hub yet).
+pub(crate) fn current_task() -> Rc<dyn Task> {
+    let hub = hub_inner();
+    let p = switch::current_ptr();
+    // SAFETY: CURRENT points at the live state of the running greenlet.
+    let s = unsafe { &*p };
+    s.selfref().unwrap_or_else(|| hub.main.clone())
+}
+
+/// Whether the running code is on the hub greenlet.
+pub(crate) fn in_hub() -> bool {
+    match existing_hub() {
+        Some(h) => std::ptr::eq(switch::current_ptr(), h.hub.state()),
+        None => false,
+    }
+}
+
+/// Checks that the running greenlet may block now.
+pub(crate) fn check_can_block() -> Result<(), Error> {
+    if std::thread::panicking() {
+        return Err(Error::Unwinding);
+    }
+    if in_hub() {
+        return Err(Error::BlockingInHub);
+    }
+    Ok(())
+}
+
+/// Raises the first pending throw of `s`, if any.
+fn raise_pending(s: &State) {
+    let t = s.throws.borrow_mut().pop_front();
+    if let Some(t) = t {
+        std::panic::resume_unwind(Box::new(t));
+    }
+}
+
+/// Parks the running greenlet until a [`Waker`] made for this park wakes
+/// it. May return spuriously: callers re-check their condition.
+///
+/// Kills and timeouts are raised here (by unwinding) if one is pending on
+/// entry or if one is what woke the greenlet.
+///
+/// # Errors
+///
+/// [`Error::LoopExit`] when nothing can ever wake the main greenlet,
+/// [`Error::BlockingInHub`] on the hub, [`Error::Unwinding`] while the
+/// thread unwinds.
+pub(crate) fn park() -> Result<(), Error> {
+    check_can_block()?;
+    let hub = hub_inner();
+    let p = switch::current_ptr();
+    // SAFETY: CURRENT points at the running greenlet's live state.
+    let s = unsafe { &*p };
+    raise_pending(s);
+    s.phase.set(Phase::Parked);
+    hub.switch_to_hub(s);
+    // Resumed by the hub.
+    s.park_seq.set(s.park_seq.get() + 1);
+    s.phase.set(Phase::Running);
+    match s.wake_reason.replace(WakeReason::Normal) {
+        WakeReason::Normal => Ok(()),
+        WakeReason::Throw => {
+            raise_pending(s);
+            Ok(())
+        }
+        WakeReason::LoopExit => Err(Error::LoopExit),
+    }
+}
+
+/// Lets every other ready greenlet run once, then continues (`sleep(0)`).
+///
+/// # Errors
+///
+/// As for [`park`].
+pub(crate) fn yield_now() -> Result<(), Error> {
+    check_can_block()?;
+    let hub = hub_inner();
+    let p = switch::current_ptr();
+    // SAFETY: CURRENT points at the running greenlet's live state.
+    let s = unsafe { &*p };
+    raise_pending(s);
+    s.phase.set(Phase::Ready);
+    s.wake_reason.set(WakeReason::Normal);
+    hub.push(Ready::Resume(current_task()));
+    hub.switch_to_hub(s);
+    s.park_seq.set(s.park_seq.get() + 1);
+    s.phase.set(Phase::Running);
+    if s.wake_reason.replace(WakeReason::Normal) == WakeReason::Throw {
+        raise_pending(s);
+    }
+    Ok(())
+}
+
+/// Throws `t` into the greenlet of `task` at its current or next switch
+/// point: at once if it is the running greenlet.
+pub(crate) fn throw(task: &Rc<dyn Task>, t: Throw) {
+    let s = task.state();
+    match s.phase.get() {
+        Phase::Dead | Phase::New | Phase::Scheduled => {}
+        Phase::Running => {
+            if std::ptr::eq(s, switch::current_ptr()) && !std::thread::panicking() {
+                std::panic::resume_unwind(Box::new(t));
+            }
+            s.throws.borrow_mut().push_back(t);
+        }
+        Phase::Ready => s.throws.borrow_mut().push_back(t),
+        Phase::Parked => {
+            s.throws.borrow_mut().push_back(t);
+            s.phase.set(Phase::Ready);
+            s.wake_reason.set(WakeReason::Throw);
+            hub_inner().push(Ready::Resume(task.clone()));
+        }
+    }
+}
+
+/// Removes a not-yet-raised timeout throw (the timeout was cancelled).
+pub(crate) fn cancel_throw(task: &Rc<dyn Task>, timeout_id: u64) {
+    task.state()
+        .throws
+        .borrow_mut()
+        .retain(|t| !matches!(t, Throw::Timeout(id, _) if *id == timeout_id));
+}
+
+impl Hub {
+    /// The hub's event loop, for low-level watcher programming mixed with
+    /// greenlets (watcher callbacks run in the hub and must not block).
+    ///
+    /// ```
+    /// use gevent::core::Timer;
+    /// use std::time::Duration;
+    /// let hub = gevent::get_hub();
+    /// let t = Timer::new(hub.loop_(), Duration::from_millis(1), Duration::ZERO, |_, _| println!("tick"));
+    /// t.start()?;
+    /// gevent::sleep(Duration::from_millis(5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn loop_(&self) -> &Loop {
+        &self.inner.lp
+    }
+
+    /// Runs `f` in the hub soon, after the greenlets and callbacks already
+    /// queued (gevent's `loop.run_callback`). `f` must not block.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let hit = Rc::new(Cell::new(false));
+    /// let h = hit.clone();
+    /// gevent::get_hub().run_callback(move || h.set(true));
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(hit.get());
+    /// ```
+    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) {
+        self.inner.push(Ready::Call(Box::new(f)));
+    }
+
+    /// Waits until the hub has nothing else to do (gevent's `idle()`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`sleep`](crate::sleep).
+    ///
+    /// ```
+    /// gevent::get_hub().wait_idle()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn wait_idle(&self) -> Result<(), Error> {
+        check_can_block()?;
+        let waker = Waker::current();
+        let w = crate::core::Idle::new(&self.inner.lp, move |w, _| {
+            w.stop();
+            waker.wake();
+        });
+        w.start()
+            .map_err(|e| Error::Panicked(e.to_string().into()))?;
+        while w.is_active() {
+            park()?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("loop", &self.inner.lp)
+            .finish_non_exhaustive()
+    }
+}
