@@ -46,6 +46,7 @@ struct Remote {
     queue: Mutex<Vec<RemoteCallback>>,
 }
 
+#[allow(dead_code)] // the remote fields serve the thread pool and resolver
 pub(crate) struct HubInner {
     lp: Loop,
     ready: RefCell<VecDeque<Ready>>,
@@ -155,6 +156,7 @@ fn is_main_thread() -> bool {
     std::thread::current().name() == Some("main")
 }
 
+#[allow(dead_code)] // remote_* serve the thread pool and resolver
 impl HubInner {
     fn create() -> std::io::Result<&'static HubInner> {
         let lp = if is_main_thread() {
@@ -389,12 +391,14 @@ fn report_panic(what: &str, p: &(dyn std::any::Any + Send)) {
 }
 
 /// A `Send` handle for waking a hub from another thread.
+#[allow(dead_code)] // serves the thread pool and resolver
 #[derive(Clone)]
 pub(crate) struct RemoteHub {
     remote: Arc<Remote>,
     sender: AsyncSender,
 }
 
+#[allow(dead_code)]
 impl RemoteHub {
     /// Runs `f` on the hub's thread, in the hub, soon.
     pub(crate) fn run_callback<F: FnOnce() + Send + 'static>(&self, f: F) -> std::io::Result<()> {
@@ -439,13 +443,9 @@ impl Waker {
     }
 
     /// Whether both wake the same greenlet.
+    #[allow(dead_code)]
     pub(crate) fn same_greenlet(&self, other: &Waker) -> bool {
         Rc::ptr_eq(&self.task, &other.task)
-    }
-
-    /// The greenlet's id.
-    pub(crate) fn greenlet_id(&self) -> u64 {
-        self.task.state().id
     }
 }
 

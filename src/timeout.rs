@@ -90,6 +90,7 @@ impl Timeout {
         let id = self.id;
         let error = self.error.clone();
         let fired = self.fired.clone();
+        hub_inner().loop_().now_update();
         let timer = Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
             fired.set(true);
             if let Some(owner) = owner.upgrade() {

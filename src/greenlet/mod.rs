@@ -357,6 +357,9 @@ pub fn try_sleep(d: Duration) -> Result<(), Error> {
     hub::check_can_block()?;
     let hub = hub_inner();
     let waker = Waker::current();
+    // libev times timers from its cached "now", which may be stale by the
+    // time spent since the last poll; refresh it so the sleep is never short.
+    hub.loop_().now_update();
     let t = crate::core::Timer::new(hub.loop_(), d, Duration::ZERO, move |_, _| {
         waker.wake();
     });
@@ -821,6 +824,7 @@ fn join_task(task: &Rc<dyn Task>, timeout: Option<Duration>) -> Result<bool, Err
         }),
     ));
     let timer = timeout.map(|d| {
+        hub_inner().loop_().now_update();
         let w3 = waker.clone();
         let t = crate::core::Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
             w3.wake();
@@ -1082,6 +1086,7 @@ pub fn iwait<J: AsGreenlet>(greenlets: &[J], timeout: Option<Duration>) -> Iwait
         links.push((t.clone(), id));
     }
     let timer = timeout.map(|d| {
+        hub_inner().loop_().now_update();
         let w = waiter.clone();
         let t = crate::core::Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
             if let Some(w) = w.borrow().as_ref() {

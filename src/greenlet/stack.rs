@@ -271,6 +271,7 @@ impl GreenletStack {
 
     /// Usable bytes (the requested size rounded up to whole pages).
     #[inline]
+    #[allow(dead_code)] // used by the tests and diagnostics
     pub(crate) fn size(&self) -> usize {
         self.record().size()
     }

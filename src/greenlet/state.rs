@@ -62,12 +62,13 @@ pub(crate) trait Task: 'static {
 }
 
 type DeathCallback = Box<dyn FnOnce()>;
+type DisplayFn = Box<dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result>;
 
 pub(crate) struct State {
     pub(crate) id: u64,
     pub(crate) name: RefCell<Option<Rc<str>>>,
     /// A custom Display (the `GreenletRun` object's), if any.
-    pub(crate) display: RefCell<Option<Box<dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result>>>,
+    pub(crate) display: RefCell<Option<DisplayFn>>,
     pub(crate) phase: Cell<Phase>,
     pub(crate) ctx: Cell<Option<Context>>,
     stack: RefCell<Option<GreenletStack>>,
