@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use crate::Error;
-use crate::core::{Async, AsyncSender, Loop};
+use crate::core::{Async, AsyncSender, Backend, Loop};
 use crate::greenlet::state::{Phase, State, Task, Throw, WakeReason};
 use crate::greenlet::{self, stack::GreenletStack, switch};
 
@@ -76,6 +76,86 @@ impl Task for Special {
 
 thread_local! {
     static HUB: Cell<*const HubInner> = const { Cell::new(std::ptr::null()) };
+    /// The backend chosen with `set_hub_backend` before the hub was created.
+    static REQUESTED_BACKEND: Cell<Option<Backend>> = const { Cell::new(None) };
+}
+
+/// Chooses the libev backend of this thread's hub, overriding
+/// `LIBEV_FLAGS`/`GEVENT_BACKEND`. Must be called before the thread's hub
+/// exists (before any greenlet operation on this thread).
+///
+/// # Errors
+///
+/// `ErrorKind::AlreadyExists` if the hub already exists; the hub's loop is
+/// created right away, so an unusable backend gives `Unsupported` here.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::core::Backend;
+/// std::thread::spawn(|| {
+///     gevent::set_hub_backend(Backend::Poll)?;
+///     assert_eq!(gevent::get_hub().loop_().backend(), Backend::Poll);
+///     Ok::<(), std::io::Error>(())
+/// }).join().unwrap()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn set_hub_backend(backend: Backend) -> std::io::Result<()> {
+    if existing_hub().is_some() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "this thread's hub already exists; choose its backend before the first greenlet operation",
+        ));
+    }
+    REQUESTED_BACKEND.with(|b| b.set(Some(backend)));
+    match try_get_hub() {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            REQUESTED_BACKEND.with(|b| b.set(None));
+            Err(e)
+        }
+    }
+}
+
+/// Runs `f` on a new OS thread whose hub uses `backend`, and returns its
+/// result: the way to run the same code (a test, say) on every backend.
+///
+/// # Errors
+///
+/// `Unsupported` if this machine cannot use `backend`.
+///
+/// # Panics
+///
+/// Resumes a panic raised by `f`.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::core::Loop;
+/// for b in Loop::usable_backends().iter() {
+///     let name = gevent::run_on_backend(b, || {
+///         gevent::sleep(std::time::Duration::from_millis(1));
+///         gevent::get_hub().loop_().backend().name()
+///     })?;
+///     assert_eq!(name, b.name());
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn run_on_backend<T, F>(backend: Backend, f: F) -> std::io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let h = std::thread::Builder::new()
+        .name(format!("gevent-{backend}"))
+        .spawn(move || -> std::io::Result<T> {
+            set_hub_backend(backend)?;
+            Ok(f())
+        })?;
+    match h.join() {
+        Ok(r) => r,
+        Err(p) => std::panic::resume_unwind(p),
+    }
 }
 
 /// A handle to this thread's hub. Cheap to clone; `!Send`.
@@ -159,7 +239,9 @@ fn is_main_thread() -> bool {
 #[allow(dead_code)] // remote_* serve the thread pool and resolver
 impl HubInner {
     fn create() -> std::io::Result<&'static HubInner> {
-        let lp = if is_main_thread() {
+        let lp = if let Some(b) = REQUESTED_BACKEND.with(|b| b.get()) {
+            Loop::with_backend(b)?
+        } else if is_main_thread() {
             match Loop::default_loop() {
                 Ok(lp) => lp,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Loop::new()?,

@@ -49,6 +49,6 @@ pub use greenlet::{
     getcurrent, idle, iwait, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,
     try_sleep, wait,
 };
-pub use hub::{Hub, get_hub, try_get_hub};
+pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
 pub use timeout::{Timeout, with_timeout};
