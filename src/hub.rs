@@ -30,6 +30,11 @@ use crate::greenlet::{self, stack::GreenletStack, switch};
 /// Poll libev at least once every this many scheduling rounds.
 const POLL_EVERY_ROUNDS: u32 = 16;
 
+/// How many times greenlets may hand over directly to the next ready
+/// greenlet (without a trip through the hub) before the hub must run and
+/// poll libev. Bounds how long a `sleep(0)` loop can delay timers and I/O.
+const DIRECT_BUDGET: u32 = 64;
+
 pub(crate) enum Ready {
     /// Resume a woken greenlet.
     Resume(Rc<dyn Task>),
@@ -59,6 +64,8 @@ pub(crate) struct HubInner {
     /// while positive, the remote watcher keeps the loop alive.
     remote_pending: Cell<usize>,
     rounds_since_poll: Cell<u32>,
+    /// Direct handoffs left before the hub must poll (see DIRECT_BUDGET).
+    budget: Cell<u32>,
     next_id: Cell<u64>,
 }
 
@@ -228,7 +235,20 @@ pub(crate) fn existing_hub() -> Option<&'static HubInner> {
     (!p.is_null()).then(|| unsafe { &*p })
 }
 
+/// This thread's hub, created on first use (the hot path: one TLS read).
+#[inline]
 pub(crate) fn hub_inner() -> &'static HubInner {
+    let p = HUB.with(|h| h.get());
+    if p.is_null() {
+        return hub_inner_slow();
+    }
+    // SAFETY: hubs are leaked, so the pointer is valid for the thread's life.
+    unsafe { &*p }
+}
+
+#[cold]
+#[inline(never)]
+fn hub_inner_slow() -> &'static HubInner {
     get_hub().inner
 }
 
@@ -284,6 +304,7 @@ impl HubInner {
             remote_sender,
             remote_pending: Cell::new(0),
             rounds_since_poll: Cell::new(0),
+            budget: Cell::new(DIRECT_BUDGET),
             next_id: Cell::new(1),
         }));
         switch::set_current(inner.main.state() as *const State);
@@ -345,7 +366,9 @@ impl HubInner {
         }
         let idle = self.ready.borrow().is_empty();
         let rounds = self.rounds_since_poll.get() + 1;
-        if idle || rounds >= POLL_EVERY_ROUNDS {
+        let exhausted = self.budget.get() == 0;
+        self.budget.set(DIRECT_BUDGET);
+        if idle || exhausted || rounds >= POLL_EVERY_ROUNDS {
             self.rounds_since_poll.set(0);
             let flags = if idle {
                 libev_sys::EVRUN_ONCE
@@ -381,38 +404,111 @@ impl HubInner {
     }
 
     fn resume(&self, t: &Rc<dyn Task>) {
-        let s = t.state();
-        if s.phase.get() != Phase::Ready {
+        if t.state().phase.get() != Phase::Ready {
             return;
         }
-        s.phase.set(Phase::Running);
-        // SAFETY: on the hub; `s` is suspended in park and alive.
-        unsafe { switch::switch(self.hub.state(), s) };
+        self.switch_into(self.hub.state(), t.clone(), false);
     }
 
     fn start(&self, t: Rc<dyn Task>) {
-        let s = t.state();
-        if s.phase.get() != Phase::Scheduled {
+        if t.state().phase.get() != Phase::Scheduled {
             return;
         }
+        self.switch_into(self.hub.state(), t, true);
+    }
+
+    /// Gives a scheduled greenlet its stack and initial context. Returns
+    /// false (after marking it dead) if no stack could be had.
+    fn prepare_start(&self, t: &Rc<dyn Task>) -> bool {
+        let s = t.state();
         let stack = match GreenletStack::new(s.stack_size) {
             Ok(st) => st,
             Err(e) => {
                 greenlet::fail_unstarted(
-                    &t,
+                    t,
                     Error::Panicked(format!("cannot allocate a stack: {e}").into()),
                 );
-                return;
+                return false;
             }
         };
-        stack.set_label(&s.name());
+        match &*s.name.borrow() {
+            Some(n) => stack.set_label(n),
+            None => {
+                use std::io::Write;
+                let mut buf = [0u8; 32];
+                let mut cur = std::io::Cursor::new(&mut buf[..]);
+                let _ = write!(cur, "Greenlet-{}", s.id);
+                let len = cur.position() as usize;
+                stack.set_label(std::str::from_utf8(&buf[..len]).unwrap_or("Greenlet"));
+            }
+        }
         switch::prepare(s, &stack);
         s.set_stack(stack);
         s.set_selfref(t.clone());
-        s.phase.set(Phase::Running);
-        // SAFETY: on the hub; `s` has a fresh context and is kept alive by
-        // its self-reference.
-        unsafe { switch::switch(self.hub.state(), s) };
+        true
+    }
+
+    /// Switches from `from` (running) into `t`, starting it first if
+    /// `start`. `t` is kept alive by its self-reference.
+    fn switch_into(&self, from: &State, t: Rc<dyn Task>, start: bool) {
+        if start && !self.prepare_start(&t) {
+            // It died unstarted; pick something else.
+            if !std::ptr::eq(from, self.hub.state()) {
+                self.switch_away(from);
+            }
+            return;
+        }
+        let s: *const State = t.state();
+        drop(t);
+        // SAFETY: the self-reference keeps the state alive; it is ready (or
+        // freshly prepared) and suspended, and `from` is running.
+        unsafe {
+            (*s).phase.set(Phase::Running);
+            switch::switch(from, &*s);
+        }
+    }
+
+    /// Takes the next greenlet that can be switched to directly, if the
+    /// head of the queue is one and the budget allows.
+    fn take_direct(&self) -> Option<(Rc<dyn Task>, bool)> {
+        let budget = self.budget.get();
+        if budget == 0 {
+            return None;
+        }
+        let mut q = self.ready.borrow_mut();
+        loop {
+            let (stale, start) = match q.front() {
+                Some(Ready::Resume(t)) => (t.state().phase.get() != Phase::Ready, false),
+                Some(Ready::Start(t)) => (t.state().phase.get() != Phase::Scheduled, true),
+                _ => return None,
+            };
+            let item = q.pop_front();
+            if stale {
+                continue;
+            }
+            self.budget.set(budget - 1);
+            return match item {
+                Some(Ready::Resume(t)) | Some(Ready::Start(t)) => Some((t, start)),
+                _ => None,
+            };
+        }
+    }
+
+    /// Leaves the running greenlet `from` (parking, yielding or dying):
+    /// hands over directly to the next ready greenlet when possible,
+    /// otherwise to the hub.
+    pub(crate) fn switch_away(&self, from: &State) {
+        match self.take_direct() {
+            Some((t, start)) => {
+                if std::ptr::eq(t.state(), from) {
+                    // Yielding with nobody else ready: keep running.
+                    from.phase.set(Phase::Running);
+                    return;
+                }
+                self.switch_into(from, t, start);
+            }
+            None => self.switch_to_hub(from),
+        }
     }
 
     /// Queues `f` to run on this thread's hub from another thread.
@@ -571,7 +667,11 @@ pub(crate) fn check_can_block() -> Result<(), Error> {
 }
 
 /// Raises the first pending throw of `s`, if any.
+#[inline]
 fn raise_pending(s: &State) {
+    if s.throws.borrow().is_empty() {
+        return;
+    }
     let t = s.throws.borrow_mut().pop_front();
     if let Some(t) = t {
         std::panic::resume_unwind(Box::new(t));
@@ -597,7 +697,7 @@ pub(crate) fn park() -> Result<(), Error> {
     let s = unsafe { &*p };
     raise_pending(s);
     s.phase.set(Phase::Parked);
-    hub.switch_to_hub(s);
+    hub.switch_away(s);
     // Resumed by the hub.
     s.park_seq.set(s.park_seq.get() + 1);
     s.phase.set(Phase::Running);
@@ -626,7 +726,7 @@ pub(crate) fn yield_now() -> Result<(), Error> {
     s.phase.set(Phase::Ready);
     s.wake_reason.set(WakeReason::Normal);
     hub.push(Ready::Resume(current_task()));
-    hub.switch_to_hub(s);
+    hub.switch_away(s);
     s.park_seq.set(s.park_seq.get() + 1);
     s.phase.set(Phase::Running);
     if s.wake_reason.replace(WakeReason::Normal) == WakeReason::Throw {

@@ -60,15 +60,16 @@ impl<T: 'static> Local<T> {
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let task = hub::current_task();
         let state = task.state();
-        let present = state.locals.borrow().contains_key(&self.key);
+        let present = state.locals.borrow().iter().any(|(k, _)| *k == self.key);
         if !present {
             let v: Box<dyn Any> = Box::new((self.init)());
-            state.locals.borrow_mut().insert(self.key, v);
+            state.locals.borrow_mut().push((self.key, v));
         }
         let locals = state.locals.borrow();
         let v = locals
-            .get(&self.key)
-            .and_then(|b| b.downcast_ref::<T>())
+            .iter()
+            .find(|(k, _)| *k == self.key)
+            .and_then(|(_, b)| b.downcast_ref::<T>())
             .expect("greenlet-local value of the right type");
         f(v)
     }
@@ -82,11 +83,16 @@ impl<T: 'static> Local<T> {
     /// ```
     pub fn set(&self, value: T) {
         let task = hub::current_task();
-        let old = task
-            .state()
-            .locals
-            .borrow_mut()
-            .insert(self.key, Box::new(value));
+        let old = {
+            let mut locals = task.state().locals.borrow_mut();
+            match locals.iter_mut().find(|(k, _)| *k == self.key) {
+                Some((_, slot)) => Some(std::mem::replace(slot, Box::new(value) as Box<dyn Any>)),
+                None => {
+                    locals.push((self.key, Box::new(value)));
+                    None
+                }
+            }
+        };
         drop(old);
     }
 
@@ -100,7 +106,13 @@ impl<T: 'static> Local<T> {
     /// ```
     pub fn take(&self) -> Option<T> {
         let task = hub::current_task();
-        let v = task.state().locals.borrow_mut().remove(&self.key);
+        let v = {
+            let mut locals = task.state().locals.borrow_mut();
+            locals
+                .iter()
+                .position(|(k, _)| *k == self.key)
+                .map(|i| locals.swap_remove(i).1)
+        };
         v.and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
     }
 }

@@ -1,7 +1,7 @@
 //! [`Loop`]: a libev event loop.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
@@ -33,6 +33,23 @@ pub(crate) struct LoopInner {
     is_default: bool,
     /// The first panic caught in a callback, re-raised by `run`.
     panic: Cell<Option<Box<dyn Any + Send>>>,
+    /// An internal fork watcher that works around a libev 4.33 io_uring
+    /// bug, see [`Loop::loop_fork`]. Boxed: libev keeps its address.
+    uring_fork_fix: Box<UnsafeCell<ffi::ev_fork>>,
+}
+
+/// Runs in the first iteration after `ev_loop_fork` on an io_uring loop,
+/// just before libev's `iouring_fork`, which restarts libev's internal
+/// timerfd watcher without the `ev_unref` it got at loop creation (libev
+/// 4.33 bug): that extra reference would keep `run` from ever returning.
+/// Take it back in advance, once.
+unsafe extern "C" fn uring_fork_fix_cb(lp: *mut ffi::ev_loop, w: *mut ffi::ev_fork, _: c_int) {
+    // SAFETY: libev calls this on the loop's thread with the loop and our
+    // watcher; the matching ev_ref is the one iouring_fork is about to add.
+    unsafe {
+        ffi::ev_fork_stop(lp, w);
+        ffi::ev_unref(lp);
+    }
 }
 
 /// A libev event loop: the default loop or a new one.
@@ -232,11 +249,17 @@ impl Loop {
     }
 
     fn from_ptr(ptr: NonNull<ffi::ev_loop>, is_default: bool) -> Loop {
+        // SAFETY: all-zero is a valid inactive ev_fork; ev_init sets it up.
+        let fix: Box<UnsafeCell<ffi::ev_fork>> =
+            Box::new(UnsafeCell::new(unsafe { std::mem::zeroed() }));
+        // SAFETY: fresh, inactive watcher.
+        unsafe { ffi::ev_init(fix.get(), Some(uring_fork_fix_cb)) };
         Loop {
             inner: Rc::new(LoopInner {
                 ptr,
                 is_default,
                 panic: Cell::new(None),
+                uring_fork_fix: fix,
             }),
         }
     }
@@ -640,6 +663,10 @@ impl Loop {
     /// Re-initialises the kernel state after `fork()` in the child
     /// (`ev_loop_fork`); takes effect at the next iteration.
     ///
+    /// On io_uring this also corrects a libev 4.33 bug: re-creating the
+    /// ring leaves an extra loop reference, so `run` would never return
+    /// for lack of watchers.
+    ///
     /// ```
     /// let lp = gevent::core::Loop::new()?;
     /// lp.loop_fork(); // harmless without a fork
@@ -648,7 +675,13 @@ impl Loop {
     /// ```
     pub fn loop_fork(&self) {
         // SAFETY: valid loop pointer.
-        unsafe { ffi::ev_loop_fork(self.as_ptr()) }
+        unsafe { ffi::ev_loop_fork(self.as_ptr()) };
+        if self.backend() == Backend::IoUring {
+            // SAFETY: valid loop; the boxed watcher outlives its activity
+            // (LoopInner's Drop stops it). Starting an active one is a no-op,
+            // so repeated loop_fork calls compensate once, like libev forks once.
+            unsafe { ffi::ev_fork_start(self.as_ptr(), self.inner.uring_fork_fix.get()) };
+        }
     }
 
     /// The backend this loop uses.
@@ -846,6 +879,8 @@ impl Loop {
 
 impl Drop for LoopInner {
     fn drop(&mut self) {
+        // SAFETY: valid loop; stopping an inactive watcher does nothing.
+        unsafe { ffi::ev_fork_stop(self.ptr.as_ptr(), self.uring_fork_fix.get()) };
         if self.is_default {
             // The default loop stays allocated (libev keeps process-wide
             // signal state in it); just let another thread claim it.

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::hub::{self, Ready, Waker, hub_inner, park};
-use state::{Outcome, Phase, State, Task, Throw};
+use state::{DeathEntry, Outcome, Phase, State, Task, Throw};
 
 pub use stack_info::DEFAULT_STACK_SIZE;
 
@@ -744,7 +744,7 @@ impl<T: 'static> Greenlet<T> {
             // Already dead: run it soon, as gevent does.
             hub_inner().push(Ready::Call(f));
         } else {
-            s.on_death.borrow_mut().push((id, f));
+            s.on_death.borrow_mut().push((id, DeathEntry::Link(f)));
         }
         LinkId(id)
     }
@@ -814,15 +814,11 @@ fn join_task(task: &Rc<dyn Task>, timeout: Option<Duration>) -> Result<bool, Err
         return Err(Error::LoopExit);
     }
     let waker = Waker::current();
-    let w2 = waker.clone();
     let id = s.next_link_id.get();
     s.next_link_id.set(id + 1);
-    s.on_death.borrow_mut().push((
-        id,
-        Box::new(move || {
-            w2.wake();
-        }),
-    ));
+    s.on_death
+        .borrow_mut()
+        .push((id, DeathEntry::Wake(waker.clone())));
     let timer = timeout.map(|d| {
         hub_inner().loop_().now_update();
         let w3 = waker.clone();
@@ -1076,12 +1072,12 @@ pub fn iwait<J: AsGreenlet>(greenlets: &[J], timeout: Option<Duration>) -> Iwait
         s.next_link_id.set(id + 1);
         s.on_death.borrow_mut().push((
             id,
-            Box::new(move || {
+            DeathEntry::Inline(Box::new(move || {
                 f.borrow_mut().push_back(i);
                 if let Some(w) = w.borrow().as_ref() {
                     w.wake();
                 }
-            }),
+            })),
         ));
         links.push((t.clone(), id));
     }
@@ -1171,13 +1167,28 @@ pub(crate) fn fail_unstarted(task: &Rc<dyn Task>, error: Error) {
     drop(selfref);
 }
 
+/// Wakes joiners and runs internal notifications at once, in order, and
+/// queues the user's links to run in the hub (they may be arbitrary code).
 fn schedule_death_callbacks(s: &State) {
-    let cbs = std::mem::take(&mut *s.on_death.borrow_mut());
-    if cbs.is_empty() {
+    let entries = std::mem::take(&mut *s.on_death.borrow_mut());
+    if entries.is_empty() {
+        return;
+    }
+    let mut links = Vec::new();
+    for (_, e) in entries {
+        match e {
+            DeathEntry::Wake(w) => {
+                w.wake();
+            }
+            DeathEntry::Inline(f) => f(),
+            DeathEntry::Link(f) => links.push(f),
+        }
+    }
+    if links.is_empty() {
         return;
     }
     hub_inner().push(Ready::Call(Box::new(move || {
-        for (_, cb) in cbs {
+        for cb in links {
             if let Err(p) = catch_unwind(AssertUnwindSafe(cb)) {
                 eprintln!(
                     "gevent: a greenlet link panicked: {}",
@@ -1189,9 +1200,9 @@ fn schedule_death_callbacks(s: &State) {
 }
 
 /// Runs a started greenlet's body on its own stack, records the outcome,
-/// reports failures and schedules its links. Returns the state to switch
-/// to next (the hub). Every value it creates is dropped before it returns.
-pub(crate) fn run_started(state: &State) -> *const State {
+/// reports failures and schedules its links. Every value it creates is
+/// dropped before it returns.
+pub(crate) fn run_started(state: &State) {
     let task = state
         .selfref()
         .expect("a starting greenlet holds its own reference");
@@ -1223,7 +1234,6 @@ pub(crate) fn run_started(state: &State) -> *const State {
     state.phase.set(Phase::Dead);
     schedule_death_callbacks(state);
     drop(task);
-    hub_inner().hub_state() as *const State
 }
 
 struct Describe<'a>(&'a State);

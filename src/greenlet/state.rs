@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 
@@ -61,7 +61,15 @@ pub(crate) trait Task: 'static {
     fn run_body(&self);
 }
 
-type DeathCallback = Box<dyn FnOnce()>;
+/// Something to do when a greenlet dies, in the order they were added.
+pub(crate) enum DeathEntry {
+    /// Wake a joiner (done at once, on the dying greenlet's stack).
+    Wake(crate::hub::Waker),
+    /// Crate-internal bookkeeping that never blocks (done at once).
+    Inline(Box<dyn FnOnce()>),
+    /// A user's link callback (run in the hub).
+    Link(Box<dyn FnOnce()>),
+}
 type DisplayFn = Box<dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result>;
 
 pub(crate) struct State {
@@ -72,6 +80,8 @@ pub(crate) struct State {
     pub(crate) phase: Cell<Phase>,
     pub(crate) ctx: Cell<Option<Context>>,
     stack: RefCell<Option<GreenletStack>>,
+    /// The stack's address once set (for the switch's fast path).
+    stack_ptr: Cell<*const GreenletStack>,
     pub(crate) stack_size: usize,
     /// Incremented each time a park ends; stale wakers compare it.
     pub(crate) park_seq: Cell<u64>,
@@ -79,9 +89,10 @@ pub(crate) struct State {
     pub(crate) throws: RefCell<VecDeque<Throw>>,
     pub(crate) outcome: RefCell<Outcome>,
     /// Joiners' wake-ups and links, run in order by the hub after death.
-    pub(crate) on_death: RefCell<Vec<(u64, DeathCallback)>>,
+    pub(crate) on_death: RefCell<Vec<(u64, DeathEntry)>>,
     pub(crate) next_link_id: Cell<u64>,
-    pub(crate) locals: RefCell<HashMap<usize, Box<dyn Any>>>,
+    /// Greenlet-local values by key (few per greenlet: a Vec beats a map).
+    pub(crate) locals: RefCell<Vec<(usize, Box<dyn Any>)>>,
     /// The greenlet's own reference while started and not dead.
     selfref: RefCell<Option<Rc<dyn Task>>>,
     /// Keeps a spawn_later timer alive until the start.
@@ -97,6 +108,7 @@ impl State {
             phase: Cell::new(Phase::New),
             ctx: Cell::new(None),
             stack: RefCell::new(None),
+            stack_ptr: Cell::new(std::ptr::null()),
             stack_size,
             park_seq: Cell::new(0),
             wake_reason: Cell::new(WakeReason::Normal),
@@ -104,7 +116,7 @@ impl State {
             outcome: RefCell::new(Outcome::Pending),
             on_death: RefCell::new(Vec::new()),
             next_link_id: Cell::new(1),
-            locals: RefCell::new(HashMap::new()),
+            locals: RefCell::new(Vec::new()),
             selfref: RefCell::new(None),
             start_timer: RefCell::new(None),
         }
@@ -121,8 +133,20 @@ impl State {
         empty
     }
 
+    /// Sets the stack, once, before the first switch onto it.
     pub(crate) fn set_stack(&self, s: GreenletStack) {
-        *self.stack.borrow_mut() = Some(s);
+        let mut slot = self.stack.borrow_mut();
+        *slot = Some(s);
+        self.stack_ptr.set(
+            slot.as_ref()
+                .map_or(std::ptr::null(), |s| s as *const GreenletStack),
+        );
+    }
+
+    /// The stack, or null for the main greenlet.
+    #[inline]
+    pub(crate) fn stack_ptr(&self) -> *const GreenletStack {
+        self.stack_ptr.get()
     }
 
     pub(crate) fn set_selfref(&self, t: Rc<dyn Task>) {

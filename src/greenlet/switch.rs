@@ -6,7 +6,7 @@
 //! in `ZOMBIE` before its final switch, and the resumed side drops it once
 //! the dead stack is no longer in use.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use context::{Context, Transfer};
@@ -19,7 +19,7 @@ thread_local! {
     static CURRENT: Cell<*const State> = const { Cell::new(std::ptr::null()) };
     /// The last reference to a greenlet that just finished, dropped by the
     /// next greenlet to run (it cannot be dropped on its own stack).
-    static ZOMBIE: RefCell<Option<Rc<dyn Task>>> = const { RefCell::new(None) };
+    static ZOMBIE: Cell<Option<Rc<dyn Task>>> = const { Cell::new(None) };
 }
 
 /// The running greenlet's state, or null before the hub exists.
@@ -41,13 +41,16 @@ pub(crate) fn set_current(s: *const State) {
 ///
 /// `from` must be the running greenlet and `to` a suspended one; both must
 /// stay alive across the switch (their self-references guarantee it).
+#[inline]
 pub(crate) unsafe fn switch(from: &State, to: &State) {
     let ctx = to
         .ctx
         .take()
         .expect("gevent: switching to a greenlet that has no saved context");
     CURRENT.with(|c| c.set(to as *const State));
-    match to.stack_ref() {
+    // SAFETY: the stack pointer is set once when the greenlet starts and
+    // the stack lives as long as the state.
+    match unsafe { to.stack_ptr().as_ref() } {
         Some(s) => s.enter(),
         None => stack::leave(),
     }
@@ -65,12 +68,13 @@ pub(crate) unsafe fn switch(from: &State, to: &State) {
 /// # Safety
 ///
 /// `t.data` must be the address of a live `State`.
+#[inline]
 unsafe fn after_resume(t: Transfer) {
     // SAFETY: guaranteed by the caller; a finished greenlet is kept alive
     // by ZOMBIE until the line below the store.
     let prev = unsafe { &*(t.data as *const State) };
     prev.ctx.set(Some(t.context));
-    let zombie = ZOMBIE.with(|z| z.borrow_mut().take());
+    let zombie = ZOMBIE.with(|z| z.take());
     drop(zombie);
 }
 
@@ -101,12 +105,11 @@ extern "C" fn entry(t: Transfer) -> ! {
     let state = unsafe { &*me };
     // Runs the body and notifies; every Rust value it creates is dropped
     // before it returns, and it catches every panic.
-    let next = super::run_started(state);
+    super::run_started(state);
     // Hand our last self-reference to whoever runs next, then leave for good.
     let selfref = state.take_selfref();
-    ZOMBIE.with(|z| *z.borrow_mut() = selfref);
-    // SAFETY: `next` (the hub) is suspended and alive; we never come back.
-    unsafe { switch(state, &*next) };
+    ZOMBIE.with(|z| z.set(selfref));
+    crate::hub::hub_inner().switch_away(state);
     // A finished greenlet is never resumed.
     std::process::abort();
 }
