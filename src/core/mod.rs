@@ -22,18 +22,20 @@
 //!
 //! let lp = Loop::new()?;
 //! println!("backend: {}", lp.backend());
-//! let order = Rc::new(Cell::new(0));
-//! let o = order.clone();
-//! let idle = Idle::new(&lp, move |w, _| { o.set(o.get() * 10 + 1); w.stop(); });
-//! let o = order.clone();
+//! let idle_runs = Rc::new(Cell::new(0));
+//! let i = idle_runs.clone();
+//! // Runs when nothing else is pending; stops itself after the first run.
+//! let idle = Idle::new(&lp, move |w, _| { i.set(i.get() + 1); w.stop(); });
+//! let fired = Rc::new(Cell::new(false));
+//! let f = fired.clone();
 //! let timer = Timer::new(&lp, Duration::from_millis(2), Duration::ZERO, move |_, ev| {
 //!     assert_eq!(ev, Events::TIMER);
-//!     o.set(o.get() * 10 + 2);
+//!     f.set(true);
 //! });
 //! idle.start()?;
 //! timer.start()?;
-//! lp.run();
-//! assert_eq!(order.get(), 12);
+//! lp.run(); // returns when both are done: no active watcher is left
+//! assert_eq!((idle_runs.get(), fired.get()), (1, true));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
