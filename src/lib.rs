@@ -42,6 +42,7 @@ mod greenlet;
 mod hub;
 mod local;
 mod timeout;
+pub mod tls;
 
 pub use error::Error;
 pub use greenlet::{
