@@ -69,7 +69,7 @@
 //!     Ok(String::from_utf8_lossy(&buf).into_owned())
 //! })).collect();
 //! for (i, c) in clients.iter().enumerate() {
-//!     assert_eq!(c.get().unwrap()?, format!("hello {i}"));
+//!     assert_eq!(c.take().unwrap()?, format!("hello {i}"));
 //! }
 //! # Ok::<(), std::io::Error>(())
 //! ```

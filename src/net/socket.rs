@@ -306,7 +306,42 @@ impl Socket {
         on_timeout: fn() -> io::Error,
         op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        self.op_from(dir, timeout, on_timeout, false, op)
+        self.op_from(dir, timeout, on_timeout, false, None, op)
+    }
+
+    /// A datagram receive: [`io`](Self::io) in the read direction, where a
+    /// socket shut down for reading gives `on_shutdown()`.
+    ///
+    /// The kernel reports a datagram socket shut down for reading as
+    /// readable, yet a non-blocking receive on it fails with `EAGAIN`
+    /// (only a blocking one returns 0): without this check the wait would
+    /// spin. It costs one `poll` only when a receive fails right after a
+    /// readiness wake-up.
+    pub(crate) fn recv_datagram<R>(
+        &self,
+        on_shutdown: fn() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.op_from(
+            Dir::Read,
+            self.timeout(Dir::Read),
+            timed_out_again,
+            false,
+            Some(on_shutdown),
+            op,
+        )
+    }
+
+    /// Whether the socket was shut down for reading (`POLLRDHUP`).
+    fn read_hung_up(&self) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.h.fd,
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a zero timeout never blocks.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n == 1 && p.revents & libc::POLLRDHUP != 0
     }
 
     /// [`op`](Self::op), optionally waiting for readiness before the first
@@ -317,15 +352,20 @@ impl Socket {
         timeout: Option<Duration>,
         on_timeout: fn() -> io::Error,
         wait_first: bool,
+        on_shutdown: Option<fn() -> io::Result<R>>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         self.check_open()?;
         let mut deadline: Option<Instant> = None;
         let mut try_now = !wait_first || self.is_nonblocking();
+        let mut woken = false;
         loop {
             if try_now {
                 match op() {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if let Some(f) = on_shutdown.filter(|_| woken && self.read_hung_up()) {
+                            return f();
+                        }
                         if self.is_nonblocking() {
                             return Err(e);
                         }
@@ -349,6 +389,7 @@ impl Socket {
             if self.wait(dir, remaining)? == Waited::TimedOut {
                 return Err(on_timeout());
             }
+            woken = true;
         }
     }
 
@@ -371,6 +412,7 @@ impl Socket {
             self.timeout(Dir::Read),
             timed_out_again,
             wait_first,
+            None,
             op,
         );
         self.h.drained.set(matches!(r, Ok(n) if n > 0 && n < len));
@@ -471,4 +513,13 @@ pub(crate) fn accepted<T: Into<OwnedFd>>(s: T) -> io::Result<Socket> {
     let fd: OwnedFd = s.into();
     SockRef::from(&fd).set_nonblocking(true)?;
     Ok(Socket::new(fd))
+}
+
+/// What a receive on a datagram socket shut down for reading returns when
+/// there is no sender address to give: a clear error.
+pub(crate) fn recv_from_shut_down<T>() -> io::Result<T> {
+    Err(io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the socket is shut down for reading",
+    ))
 }

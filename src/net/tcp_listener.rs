@@ -43,7 +43,7 @@ const BACKLOG: i32 = 1024;
 /// let mut back = [0; 5];
 /// c.read_exact(&mut back)?;
 /// assert_eq!(&back, b"hello");
-/// server.get().unwrap()?;
+/// server.take().unwrap()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {

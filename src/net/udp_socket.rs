@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, Type};
 use super::ToSocketAddrs;
 use super::common::{socket_common, socket_timeouts};
 use super::resolve::{each_addr, resolve};
-use super::socket::{Dir, Socket, new_socket};
+use super::socket::{Dir, Socket, new_socket, recv_from_shut_down};
 
 /// A UDP socket: std's [`std::net::UdpSocket`], except that a receive (or
 /// a send on a full buffer) parks only the calling greenlet.
@@ -132,9 +132,10 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || {
-            self.sock.std::<std::net::UdpSocket>()?.recv(buf)
-        })
+        self.sock.recv_datagram(
+            || Ok(0),
+            || self.sock.std::<std::net::UdpSocket>()?.recv(buf),
+        )
     }
 
     /// Like [`recv`](Self::recv), leaving the datagram in the queue.
@@ -157,9 +158,10 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || {
-            self.sock.std::<std::net::UdpSocket>()?.peek(buf)
-        })
+        self.sock.recv_datagram(
+            || Ok(0),
+            || self.sock.std::<std::net::UdpSocket>()?.peek(buf),
+        )
     }
 
     /// Sends a datagram to `addr` (the first address it names).
@@ -206,7 +208,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.sock.io(Dir::Read, || {
+        self.sock.recv_datagram(recv_from_shut_down, || {
             self.sock.std::<std::net::UdpSocket>()?.recv_from(buf)
         })
     }
@@ -229,7 +231,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.sock.io(Dir::Read, || {
+        self.sock.recv_datagram(recv_from_shut_down, || {
             self.sock.std::<std::net::UdpSocket>()?.peek_from(buf)
         })
     }

@@ -7,7 +7,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use super::common::{socket_common, socket_timeouts};
-use super::socket::{Dir, Socket, accepted};
+use super::socket::{Dir, Socket, accepted, recv_from_shut_down};
 
 /// A Unix-domain datagram socket: std's
 /// [`std::os::unix::net::UnixDatagram`], except that a receive (or a send
@@ -159,11 +159,14 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || {
-            self.sock
-                .std::<std::os::unix::net::UnixDatagram>()?
-                .recv(buf)
-        })
+        self.sock.recv_datagram(
+            || Ok(0),
+            || {
+                self.sock
+                    .std::<std::os::unix::net::UnixDatagram>()?
+                    .recv(buf)
+            },
+        )
     }
 
     /// Sends a datagram to the socket bound at `path`.
@@ -213,7 +216,7 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.sock.io(Dir::Read, || {
+        self.sock.recv_datagram(recv_from_shut_down, || {
             self.sock
                 .std::<std::os::unix::net::UnixDatagram>()?
                 .recv_from(buf)
