@@ -10,6 +10,7 @@
 //! * [`Greenlet`] ([`spawn`], [`spawn_later`], [`Builder`]), [`joinall`],
 //!   [`wait`], [`iwait`], [`killall`], [`sleep`], [`getcurrent`].
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
+//! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example
@@ -41,6 +42,7 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod net;
 mod timeout;
 pub mod tls;
 
