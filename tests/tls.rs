@@ -14,89 +14,14 @@ use std::thread;
 use std::time::Duration;
 
 use gevent::tls::{TlsAcceptor, TlsConnector, TlsStream, rustls};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::KeyPair;
+
+mod tls_util;
+use tls_util::{Ca, Leaf, acceptor};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------- helpers
-
-/// A test certificate authority issuing leaf certificates.
-struct Ca {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-/// A leaf certificate and its private key, as PEM.
-struct Leaf {
-    cert: String,
-    key: String,
-    der: Vec<u8>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Ca {
-            pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    fn leaf_with(
-        &self,
-        names: &[&str],
-        key: KeyPair,
-        edit: impl FnOnce(&mut CertificateParams),
-    ) -> Leaf {
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.distinguished_name.push(
-            DnType::CommonName,
-            names.first().copied().unwrap_or("client"),
-        );
-        params.use_authority_key_identifier_extension = true;
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        edit(&mut params);
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
-    }
-
-    fn leaf(&self, names: &[&str]) -> Leaf {
-        self.leaf_with(names, KeyPair::generate().unwrap(), |_| {})
-    }
-
-    fn connector(&self) -> TlsConnector {
-        TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(self.pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap()
-    }
-}
-
-fn acceptor(leaf: &Leaf) -> TlsAcceptor {
-    TlsAcceptor::from_pem(leaf.cert.as_bytes(), leaf.key.as_bytes()).unwrap()
-}
 
 /// A connected socket pair whose every operation is bounded by [`LIMIT`].
 fn pair() -> (UnixStream, UnixStream) {
