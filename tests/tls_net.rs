@@ -9,6 +9,9 @@ use gevent::net::{TcpListener, TcpStream, UnixStream};
 use gevent::tls::{TlsAcceptor, TlsConnector, TlsStream};
 
 mod net_util;
+/// The code behind examples/tls_server.rs and tls_client.rs.
+#[path = "../examples/tls_common/mod.rs"]
+mod tls_example;
 mod tls_util;
 use net_util::each_backend;
 use tls_util::Ca;
@@ -284,5 +287,16 @@ fn killing_a_reader_unwinds_cleanly() {
         assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
         // Dropping the client stream needs no I/O either.
         drop(tls);
+    });
+}
+
+#[test]
+fn examples_selftest() {
+    // What `cargo run --example tls_server -- --selftest` (and tls_client's)
+    // does: generated certificates, server greenlet, client logic, echo check.
+    each_backend(|| {
+        let x = tls_example::selftest().unwrap();
+        assert_eq!(x.protocol, "TLSv1.3");
+        assert_eq!(x.alpn.as_deref(), Some("echo/1"));
     });
 }
