@@ -11,6 +11,7 @@
 //!   [`wait`], [`iwait`], [`killall`], [`sleep`], [`getcurrent`].
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
 //! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
+//! * [`tls`]: TLS client and server streams (rustls) over those sockets.
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example

@@ -27,13 +27,13 @@
 //!
 //! # Example
 //!
-//! A server and a client talking over a socket pair (each side in its own
-//! thread here; with `gevent::net` sockets they are greenlets instead):
+//! A TLS echo server and a client, each a greenlet of this thread, over
+//! cooperative TCP sockets on 127.0.0.1:
 //!
 //! ```
+//! use gevent::net::{TcpListener, TcpStream};
 //! use gevent::tls::{TlsAcceptor, TlsConnector};
 //! use std::io::{Read, Write};
-//! use std::os::unix::net::UnixStream;
 //!
 //! # let key = rcgen::KeyPair::generate().unwrap();
 //! # let cert = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap().self_signed(&key).unwrap();
@@ -45,24 +45,29 @@
 //!     .add_root_certificate_pem(cert_pem.as_bytes())?
 //!     .build()?;
 //!
-//! let (client_sock, server_sock) = UnixStream::pair()?;
-//! let server = std::thread::spawn(move || -> std::io::Result<()> {
-//!     let mut tls = acceptor.accept(server_sock)?;
-//!     let mut line = [0u8; 5];
-//!     tls.read_exact(&mut line)?;
-//!     tls.write_all(&line.to_ascii_uppercase())?;
-//!     tls.shutdown()
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let addr = listener.local_addr()?;
+//! let server = gevent::spawn(move || -> std::io::Result<()> {
+//!     let (sock, _) = listener.accept()?;
+//!     let mut tls = acceptor.accept(sock)?;
+//!     let mut word = [0u8; 5];
+//!     tls.read_exact(&mut word)?;
+//!     tls.write_all(&word.to_ascii_uppercase())?;
+//!     tls.shutdown() // close_notify: the client's read_to_end ends cleanly
 //! });
 //!
-//! let mut tls = connector.connect("localhost", client_sock)?;
+//! let mut tls = connector.connect("localhost", TcpStream::connect(addr)?)?;
 //! tls.write_all(b"hello")?;
 //! let mut reply = Vec::new();
-//! tls.read_to_end(&mut reply)?; // ends cleanly at the server's close_notify
+//! tls.read_to_end(&mut reply)?;
 //! assert_eq!(reply, b"HELLO");
 //! assert_eq!(tls.protocol_version(), Some("TLSv1.3"));
-//! server.join().unwrap()?;
+//! server.take().unwrap()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! The other examples in this module use std socket pairs and threads:
+//! `TlsStream` works over any blocking-style stream.
 
 mod accept_any_server_cert;
 mod pem;

@@ -7,8 +7,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::{Connection, ProtocolVersion};
 
 /// A TLS connection over a stream `S`: reading and writing it reads and
-/// writes plaintext, encrypted on `S`. Made by [`TlsConnector::connect`]
-/// (client side) or [`TlsAcceptor::accept`] (server side) once the handshake
+/// writes plaintext, encrypted on `S`. Made by [`TlsConnector::connect`](super::TlsConnector::connect)
+/// (client side) or [`TlsAcceptor::accept`](super::TlsAcceptor::accept) (server side) once the handshake
 /// has completed.
 ///
 /// `S` is any blocking-style `Read + Write` stream: a `gevent::net`
