@@ -10,6 +10,8 @@
 //! * [`Greenlet`] ([`spawn`], [`spawn_later`], [`Builder`]), [`joinall`],
 //!   [`wait`], [`iwait`], [`killall`], [`sleep`], [`getcurrent`].
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
+//! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
+//! * [`tls`]: TLS client and server streams (rustls) over those sockets.
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example
@@ -41,7 +43,9 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod net;
 mod timeout;
+pub mod tls;
 
 pub use error::Error;
 pub use greenlet::{
