@@ -457,6 +457,9 @@ impl<T: 'static> Greenlet<T> {
         s.phase.set(Phase::Scheduled);
         let task: Rc<dyn Task> = self.inner.clone();
         let weak = Rc::downgrade(&task);
+        // As for sleep: libev's cached "now" may be stale, which would
+        // start the greenlet early.
+        hub_inner().loop_().now_update();
         let t = crate::core::Timer::new(hub_inner().loop_(), delay, Duration::ZERO, move |_, _| {
             if let Some(task) = weak.upgrade() {
                 hub_inner().push(Ready::Start(task));
