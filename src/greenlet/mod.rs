@@ -94,6 +94,15 @@ impl<T: 'static> Task for Inner<T> {
 /// assert!(g.ready() && g.successful());
 /// # Ok::<(), gevent::Error>(())
 /// ```
+///
+/// Handles are `!Send` (and `!Sync`): a greenlet lives and dies on its
+/// hub's thread, so this does not compile:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: &T) {}
+/// let g = gevent::spawn(|| 1);
+/// assert_send(&g);
+/// ```
 pub struct Greenlet<T: 'static> {
     inner: Rc<Inner<T>>,
 }
@@ -112,6 +121,13 @@ impl<T: 'static> Clone for Greenlet<T> {
 /// ```
 /// let me = gevent::getcurrent();
 /// println!("running in {me}");
+/// ```
+///
+/// Like [`Greenlet`], it is `!Send`:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: &T) {}
+/// assert_send(&gevent::getcurrent());
 /// ```
 #[derive(Clone)]
 pub struct GreenletRef {
