@@ -18,7 +18,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use gevent::{Builder, Error, Greenlet, GreenletRun, Timeout, sleep, spawn, spawn_run, with_timeout};
+use gevent::{
+    Builder, Error, Greenlet, GreenletRun, Timeout, sleep, spawn, spawn_run, with_timeout,
+};
 
 /// gevent's `class MyNoopGreenlet(Greenlet)`: overrides `_run` and `__str__`.
 struct MyNoopGreenlet {
@@ -45,7 +47,12 @@ fn main() -> Result<(), Error> {
     let zero = std::hint::black_box(0);
     let g = Builder::new().name("lambda").spawn(move || 1 / zero);
     sleep(Duration::from_millis(10));
-    println!("   dead: {}, successful: {}, error: {:?}", g.dead(), g.successful(), g.error());
+    println!(
+        "   dead: {}, successful: {}, error: {:?}",
+        g.dead(),
+        g.successful(),
+        g.error()
+    );
     println!("   the program continues");
 
     println!("2. a custom greenlet type");
@@ -56,7 +63,11 @@ fn main() -> Result<(), Error> {
 
     println!("3. >>> g.kill(); g.dead");
     g.kill()?;
-    println!("   dead: {}, successful: {} (GreenletExit is not a failure)", g.dead(), g.successful());
+    println!(
+        "   dead: {}, successful: {} (GreenletExit is not a failure)",
+        g.dead(),
+        g.successful()
+    );
 
     println!("4. >>> g = MyNoopGreenlet.spawn(5); g.kill(Exception(\"A time to kill\"))");
     let g = spawn_run(MyNoopGreenlet { seconds: 5.0 });

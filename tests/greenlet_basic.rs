@@ -97,7 +97,10 @@ fn spawn_later_never_starts_early_after_busy_code() {
         let g = spawn_later(delay, move || armed.elapsed());
         let ran_after = g.get_timeout(BOUND).unwrap();
         // A lower bound only: the greenlet must not start before its delay.
-        assert!(ran_after >= delay, "spawn_later({delay:?}) started after {ran_after:?}");
+        assert!(
+            ran_after >= delay,
+            "spawn_later({delay:?}) started after {ran_after:?}"
+        );
     });
 }
 
@@ -127,10 +130,7 @@ fn getters_of_a_successful_greenlet() {
         assert!(!g.ready() && !g.dead() && !g.successful());
         assert_eq!(g.value(), None);
         assert!(g.error().is_none() && g.exception().is_none());
-        assert!(matches!(
-            g.get_timeout(Duration::ZERO),
-            Err(Error::Timeout)
-        ));
+        assert!(matches!(g.get_timeout(Duration::ZERO), Err(Error::Timeout)));
         assert_eq!(g.get().unwrap(), 5);
         assert!(g.ready() && g.dead() && g.successful() && g.started());
         assert_eq!(g.value(), Some(5));
@@ -155,7 +155,9 @@ fn take_moves_a_non_clone_value() {
 #[test]
 fn getters_of_a_panicked_greenlet() {
     each_backend(|| {
-        let g = Builder::new().name("boom").spawn(|| -> u32 { panic!("boom!") });
+        let g = Builder::new()
+            .name("boom")
+            .spawn(|| -> u32 { panic!("boom!") });
         match g.get() {
             Err(Error::Panicked(m)) => assert_eq!(&*m, "boom!"),
             other => panic!("unexpected {other:?}"),
@@ -309,7 +311,9 @@ fn link_value_and_link_exception() {
     each_backend(|| {
         let log = Log::new();
         let ok = Builder::new().name("ok").spawn(|| 1);
-        let bad = Builder::new().name("bad").spawn(|| -> i32 { panic!("bad") });
+        let bad = Builder::new()
+            .name("bad")
+            .spawn(|| -> i32 { panic!("bad") });
         let exited = Builder::new().name("exited").spawn(|| sleep(LONG));
         for g in [&ok, &bad] {
             let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());

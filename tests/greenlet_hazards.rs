@@ -47,10 +47,16 @@ impl Drop for BlockingDrop {
         seen.push(format!("{:?}", try_sleep(Duration::from_millis(5))));
         seen.push(format!("{:?}", try_sleep(Duration::ZERO)));
         seen.push(format!("{:?}", self.other.join()));
-        seen.push(format!("{:?}", self.other.join_timeout(Duration::from_millis(5))));
+        seen.push(format!(
+            "{:?}",
+            self.other.join_timeout(Duration::from_millis(5))
+        ));
         seen.push(format!("{:?}", gevent::idle()));
         sleep(Duration::from_millis(5)); // returns at once
-        seen.push(format!("switched {}", self.ticks.get() != before || getcurrent().id() != me));
+        seen.push(format!(
+            "switched {}",
+            self.ticks.get() != before || getcurrent().id() != me
+        ));
     }
 }
 
@@ -161,19 +167,31 @@ fn a_second_panic_elsewhere_cannot_abort_the_process() {
         second_panic_scenario();
         return;
     }
-    let out = run_child("a_second_panic_elsewhere_cannot_abort_the_process", "second_panic");
+    let out = run_child(
+        "a_second_panic_elsewhere_cannot_abort_the_process",
+        "second_panic",
+    );
     let err = stderr_of(&out);
     assert!(out.status.success(), "child died: {:?}\n{err}", out.status);
     assert!(stdout_of(&out).contains("survived: switched false"));
-    assert!(err.contains("<Greenlet \"second\"> failed with panic: second panic"), "{err}");
-    assert!(err.contains("<Greenlet \"third\"> failed with panic: third panic"), "{err}");
+    assert!(
+        err.contains("<Greenlet \"second\"> failed with panic: second panic"),
+        "{err}"
+    );
+    assert!(
+        err.contains("<Greenlet \"third\"> failed with panic: third panic"),
+        "{err}"
+    );
 }
 
 fn hub_panics_scenario() {
     // A panic in a libev watcher callback on the hub's loop.
-    let t = Timer::new(get_hub().loop_(), Duration::from_millis(1), Duration::ZERO, |_, _| {
-        panic!("panic in a watcher")
-    });
+    let t = Timer::new(
+        get_hub().loop_(),
+        Duration::from_millis(1),
+        Duration::ZERO,
+        |_, _| panic!("panic in a watcher"),
+    );
     t.start().unwrap();
     sleep(Duration::from_millis(5));
     // A panic in a hub callback.
@@ -210,7 +228,10 @@ fn panics_in_hub_code_are_reported_and_the_hub_carries_on() {
         hub_panics_scenario();
         return;
     }
-    let out = run_child("panics_in_hub_code_are_reported_and_the_hub_carries_on", "hub_panics");
+    let out = run_child(
+        "panics_in_hub_code_are_reported_and_the_hub_carries_on",
+        "hub_panics",
+    );
     let err = stderr_of(&out);
     assert!(out.status.success(), "child died: {:?}\n{err}", out.status);
     assert!(stdout_of(&out).contains("hub carried on: 4"));
@@ -221,7 +242,8 @@ fn panics_in_hub_code_are_reported_and_the_hub_carries_on() {
         "panic dropping a local",
     ] {
         assert!(
-            err.lines().any(|l| l.starts_with("gevent: ") && l.contains(msg)),
+            err.lines()
+                .any(|l| l.starts_with("gevent: ") && l.contains(msg)),
             "no gevent report of {msg:?} in:\n{err}"
         );
     }
@@ -296,7 +318,17 @@ fn blocking_in_the_hub_is_an_error() {
         assert!(yield_until(100, || !results.borrow().is_empty()));
         let hub_err = format!("{:?}", Err::<(), _>(Error::BlockingInHub));
         let got = results.borrow().clone();
-        assert_eq!(got[..6], [hub_err.clone(), hub_err.clone(), hub_err.clone(), hub_err.clone(), hub_err.clone(), hub_err.clone()]);
+        assert_eq!(
+            got[..6],
+            [
+                hub_err.clone(),
+                hub_err.clone(),
+                hub_err.clone(),
+                hub_err.clone(),
+                hub_err.clone(),
+                hub_err.clone()
+            ]
+        );
         assert_eq!(got[6], format!("Ok({hub_err})"));
         // The hub kill above failed to wait but the kill was delivered.
         assert!(target.join_timeout(BOUND).unwrap());
@@ -304,9 +336,14 @@ fn blocking_in_the_hub_is_an_error() {
         // Inside a libev watcher callback too.
         let seen = Rc::new(RefCell::new(None));
         let s = seen.clone();
-        let w = Timer::new(get_hub().loop_(), Duration::ZERO, Duration::ZERO, move |_, _| {
-            *s.borrow_mut() = Some(try_sleep(Duration::from_millis(1)));
-        });
+        let w = Timer::new(
+            get_hub().loop_(),
+            Duration::ZERO,
+            Duration::ZERO,
+            move |_, _| {
+                *s.borrow_mut() = Some(try_sleep(Duration::from_millis(1)));
+            },
+        );
         w.start().unwrap();
         sleep(Duration::from_millis(2));
         assert!(matches!(*seen.borrow(), Some(Err(Error::BlockingInHub))));
@@ -344,14 +381,20 @@ fn sleep_zero_cannot_starve_a_timer() {
         timer.join().unwrap();
         let at = spins_at_fire.get().unwrap();
         assert!(at > 0, "the spinner ran before the timer fired");
-        assert!(spins.get() <= at + 2, "the spinner was still spinning when it fired");
+        assert!(
+            spins.get() <= at + 2,
+            "the spinner was still spinning when it fired"
+        );
 
         // A core watcher (not a greenlet) fires too while the main spins.
         let hits = Rc::new(Cell::new(0));
         let h = hits.clone();
-        let w = Timer::new(get_hub().loop_(), Duration::from_millis(5), Duration::ZERO, move |_, _| {
-            h.set(h.get() + 1)
-        });
+        let w = Timer::new(
+            get_hub().loop_(),
+            Duration::from_millis(5),
+            Duration::ZERO,
+            move |_, _| h.set(h.get() + 1),
+        );
         w.start().unwrap();
         let bound = Instant::now();
         while hits.get() == 0 && bound.elapsed() < BOUND {

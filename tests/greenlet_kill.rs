@@ -145,7 +145,10 @@ fn kill_with_a_custom_error() {
         let g = spawn(|| sleep(LONG));
         sleep(Duration::ZERO);
         g.kill_opts(Some(time_to_kill()), false, None).unwrap();
-        assert!(!g.dead(), "a non-blocking kill returns before the greenlet dies");
+        assert!(
+            !g.dead(),
+            "a non-blocking kill returns before the greenlet dies"
+        );
         assert!(g.join_timeout(BOUND).unwrap());
         assert!(matches!(g.error(), Some(Error::Killed(_))));
     });
@@ -381,9 +384,16 @@ fn failures_are_reported_on_stderr_and_the_program_continues() {
         report_scenario();
         return;
     }
-    let out = run_child("failures_are_reported_on_stderr_and_the_program_continues", "report");
+    let out = run_child(
+        "failures_are_reported_on_stderr_and_the_program_continues",
+        "report",
+    );
     let (err, stdout) = (stderr_of(&out), stdout_of(&out));
-    assert!(out.status.success(), "child failed: {:?}\n{err}", out.status);
+    assert!(
+        out.status.success(),
+        "child failed: {:?}\n{err}",
+        out.status
+    );
     assert!(
         err.contains("<Greenlet \"divider\"> failed with panic: attempt to divide by zero"),
         "stderr:\n{err}"
@@ -396,5 +406,8 @@ fn failures_are_reported_on_stderr_and_the_program_continues() {
         !err.contains("\"exited\""),
         "GreenletExit is not reported: {err}"
     );
-    assert!(stdout.contains("the program continued: 42"), "stdout:\n{stdout}");
+    assert!(
+        stdout.contains("the program continued: 42"),
+        "stdout:\n{stdout}"
+    );
 }

@@ -96,10 +96,18 @@ fn a_stack_overflow_is_reported_with_the_greenlet_name() {
         println!("not reached");
         return;
     }
-    let out = run_child("a_stack_overflow_is_reported_with_the_greenlet_name", "overflow");
+    let out = run_child(
+        "a_stack_overflow_is_reported_with_the_greenlet_name",
+        "overflow",
+    );
     let err = stderr_of(&out);
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(out.status.signal(), Some(libc_sigabrt()), "status {:?}\n{err}", out.status);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigabrt()),
+        "status {:?}\n{err}",
+        out.status
+    );
     assert!(
         err.contains("greenlet <Greenlet \"deep-diver\"> overflowed its stack"),
         "stderr:\n{err}"

@@ -203,7 +203,10 @@ fn cancel_discards_a_pending_expiry() {
             }
             panic!("a zero timeout never fired")
         }));
-        assert!(r.is_ok(), "the expiry was expected to be pending, not raised yet");
+        assert!(
+            r.is_ok(),
+            "the expiry was expected to be pending, not raised yet"
+        );
         assert!(t.fired());
         // ...then cancel it: the next blocking calls are not interrupted.
         t.cancel();

@@ -75,13 +75,12 @@ pub fn child() -> Option<String> {
 /// and returns its output. The child's test must check [`child`] first.
 pub fn run_child(test: &str, scenario: &str) -> Output {
     let exe = std::env::current_exe().expect("current_exe");
-    let out = Command::new(exe)
+    Command::new(exe)
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, scenario)
         .env("RUST_BACKTRACE", "0")
         .output()
-        .expect("run the test binary as a child");
-    out
+        .expect("run the test binary as a child")
 }
 
 /// The child's stderr as text.
