@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::hub;
@@ -49,9 +50,8 @@ impl<T: 'static> Local<T> {
     /// Calls `f` with the running greenlet's value, creating it first if
     /// needed.
     ///
-    /// # Panics
-    ///
-    /// If `f` accesses the same `Local` recursively (like `RefCell`).
+    /// `f` may use other `Local`s and this one again; the initialiser may
+    /// use other `Local`s.
     ///
     /// ```
     /// let l = gevent::Local::new(String::new);
@@ -60,17 +60,27 @@ impl<T: 'static> Local<T> {
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let task = hub::current_task();
         let state = task.state();
-        let present = state.locals.borrow().contains_key(&self.key);
-        if !present {
-            let v: Box<dyn Any> = Box::new((self.init)());
-            state.locals.borrow_mut().insert(self.key, v);
-        }
-        let locals = state.locals.borrow();
-        let v = locals
+        // Values are stored as `Rc<T>` and cloned out, so that no borrow of
+        // the greenlet's table is held while `init` or `f` runs: they may
+        // use other `Local`s (or `set`/`take` this one).
+        let existing = state
+            .locals
+            .borrow()
             .get(&self.key)
-            .and_then(|b| b.downcast_ref::<T>())
-            .expect("greenlet-local value of the right type");
-        f(v)
+            .and_then(|b| b.downcast_ref::<Rc<T>>())
+            .cloned();
+        let v = match existing {
+            Some(v) => v,
+            None => {
+                let v = Rc::new((self.init)());
+                state
+                    .locals
+                    .borrow_mut()
+                    .insert(self.key, Box::new(v.clone()));
+                v
+            }
+        };
+        f(&v)
     }
 
     /// Replaces the running greenlet's value.
@@ -86,11 +96,17 @@ impl<T: 'static> Local<T> {
             .state()
             .locals
             .borrow_mut()
-            .insert(self.key, Box::new(value));
+            .insert(self.key, Box::new(Rc::new(value)));
+        // Dropped after the borrow ends: its destructor may use Locals.
         drop(old);
     }
 
     /// Removes and returns the running greenlet's value, if it has one.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside [`with`](Local::with) on the same `Local`
+    /// (the value is borrowed there).
     ///
     /// ```
     /// let l = gevent::Local::new(|| 0);
@@ -101,7 +117,11 @@ impl<T: 'static> Local<T> {
     pub fn take(&self) -> Option<T> {
         let task = hub::current_task();
         let v = task.state().locals.borrow_mut().remove(&self.key);
-        v.and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+        let rc = *v?.downcast::<Rc<T>>().ok()?;
+        match Rc::try_unwrap(rc) {
+            Ok(v) => Some(v),
+            Err(_) => panic!("gevent::Local::take called inside with() on the same Local"),
+        }
     }
 }
 

@@ -165,3 +165,25 @@ fn a_local_touched_only_in_a_destructor_during_a_kill() {
         assert_eq!(drops.get(), 1);
     });
 }
+
+#[test]
+fn different_locals_nest() {
+    each_backend(|| {
+        let a: &'static Local<Cell<u32>> = leak(Local::new(|| Cell::new(1)));
+        let b: &'static Local<Cell<u32>> = leak(Local::new(|| Cell::new(2)));
+        let c: &'static Local<String> = leak(Local::new(String::new));
+        let g = spawn(move || {
+            // b and c are created while a's value is borrowed.
+            let sum = a.with(|x| b.with(|y| x.get() + y.get()));
+            a.with(|_| c.set("set inside another with".into()));
+            // The same Local nests too.
+            assert_eq!(a.with(|x| a.with(|y| x.get() + y.get())), 2);
+            let taken = b.with(|_| a.take());
+            (sum, c.with(|s| s.clone()), taken.map(|c| c.get()))
+        });
+        assert_eq!(
+            g.get().unwrap(),
+            (3, "set inside another with".to_string(), Some(1))
+        );
+    });
+}
