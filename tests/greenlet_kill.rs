@@ -403,6 +403,10 @@ fn failures_are_reported_on_stderr_and_the_program_continues() {
         "stderr:\n{err}"
     );
     assert!(
+        err.contains("<Greenlet \"never\"> failed with A time to kill"),
+        "a never-started greenlet killed with an error is reported too:\n{err}"
+    );
+    assert!(
         !err.contains("\"exited\""),
         "GreenletExit is not reported: {err}"
     );

@@ -1181,6 +1181,9 @@ impl Drop for Iwait {
 /// Marks a greenlet that never ran as dead with `error`; its links fire.
 pub(crate) fn fail_unstarted(task: &Rc<dyn Task>, error: Error) {
     let s = task.state();
+    // Reported like any other failure (gevent does too): a custom kill
+    // error, or a stack that could not be allocated.
+    report_failure(s, &error);
     s.phase.set(Phase::Dead);
     *s.outcome.borrow_mut() = Outcome::Failed(error);
     let timer = s.start_timer.borrow_mut().take();
