@@ -422,3 +422,27 @@ fn hubs_on_several_threads_work_independently() {
     let loops: std::collections::HashSet<usize> = results.iter().map(|r| r.0).collect();
     assert_eq!(loops.len(), 4, "each thread has its own loop");
 }
+
+#[test]
+fn idle_waits_until_nothing_else_is_ready() {
+    each_backend(|| {
+        let log = Log::new();
+        let gs: Vec<_> = (0..3)
+            .map(|i| {
+                let l = log.clone();
+                spawn(move || {
+                    for _ in 0..40 {
+                        sleep(Duration::ZERO);
+                    }
+                    l.push(format!("done {i}"));
+                })
+            })
+            .collect();
+        gevent::idle().unwrap();
+        assert_eq!(log.get(), ["done 0", "done 1", "done 2"]);
+        assert!(gs.iter().all(|g| g.dead()));
+        // With nothing to do it returns at once; also from a greenlet.
+        gevent::idle().unwrap();
+        assert!(spawn(|| gevent::idle().is_ok()).get().unwrap());
+    });
+}

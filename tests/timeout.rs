@@ -322,3 +322,59 @@ fn cpu_bound_code_is_not_interrupted() {
         assert_eq!(r.unwrap(), (0..100_000u64).sum::<u64>());
     });
 }
+
+/// Arms a timeout for the calling greenlet and spawns a greenlet that
+/// cancels it right after it expires, before the owner got to run: the
+/// owner's wait wakes up for nothing and must carry on waiting.
+fn cancelled_after_expiry() -> gevent::Greenlet<bool> {
+    let t = Rc::new(Timeout::new(Some(ms(2))));
+    let t2 = t.clone();
+    drop(t);
+    spawn(move || {
+        // Spin with sleep(0): this greenlet is queued ahead of the owner
+        // when the timer fires, so it runs first.
+        for _ in 0..1_000_000 {
+            if t2.fired() {
+                t2.cancel();
+                return true;
+            }
+            sleep(Duration::ZERO);
+        }
+        false
+    })
+}
+
+#[test]
+fn a_wait_survives_its_timeout_cancelled_after_expiry() {
+    each_backend(|| {
+        // sleep
+        let canceller = cancelled_after_expiry();
+        assert_eq!(try_sleep(ms(20)).map_err(|e| e.to_string()), Ok(()));
+        assert!(canceller.get().unwrap());
+        // join
+        let target = spawn(|| sleep(ms(20)));
+        let canceller = cancelled_after_expiry();
+        assert_eq!(
+            target.join_timeout(BOUND).map_err(|e| e.to_string()),
+            Ok(true)
+        );
+        assert!(canceller.get().unwrap());
+        let target = spawn(|| sleep(ms(20)));
+        let canceller = cancelled_after_expiry();
+        assert!(target.join().is_ok());
+        assert!(target.dead());
+        assert!(canceller.get().unwrap());
+        // idle
+        let canceller = cancelled_after_expiry();
+        assert!(gevent::idle().is_ok());
+        canceller.join().unwrap();
+        // iwait
+        let gs = [spawn(|| sleep(ms(20)))];
+        let canceller = cancelled_after_expiry();
+        let got: Vec<_> = gevent::iwait(&gs, Some(BOUND))
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(got, [Ok(0)]);
+        assert!(canceller.get().unwrap());
+    });
+}
