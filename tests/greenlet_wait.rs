@@ -54,7 +54,7 @@ fn joinall_with_timeout_returns_those_that_finished() {
             spawn(|| sleep(Duration::from_millis(1))),
             spawn(|| sleep(LONG)),
         ];
-        let done = joinall(&gs, Some(Duration::from_millis(20))).unwrap();
+        let done = joinall(&gs, Some(Duration::from_millis(100))).unwrap();
         assert_eq!(done, vec![1]);
         assert!(!gs[0].dead() && !gs[2].dead());
         killall(&gs, true, Some(BOUND)).unwrap();

@@ -106,7 +106,7 @@ fn with_timeout_ok_and_err() {
 #[test]
 fn nested_inner_shorter() {
     each_backend(|| {
-        let outer = Timeout::with_error(Some(ms(200)), custom("outer"));
+        let outer = Timeout::with_error(Some(ms(2000)), custom("outer"));
         let r = outer.catch(|| {
             let inner = Timeout::with_error(Some(ms(5)), custom("inner"));
             let ri = inner.catch(|| sleep(LONG));
@@ -152,7 +152,7 @@ fn nested_outer_shorter_passes_through_the_inner() {
 #[test]
 fn nested_same_block_first_to_expire_wins() {
     each_backend(|| {
-        let a = Timeout::with_error(Some(ms(50)), custom("a"));
+        let a = Timeout::with_error(Some(ms(200)), custom("a"));
         let b = Timeout::with_error(Some(ms(5)), custom("b"));
         let p = catch_unwind(|| sleep(LONG)).unwrap_err();
         assert!(b.is_mine(&*p) && !a.is_mine(&*p));
