@@ -1,6 +1,5 @@
 //! [`Local`]: greenlet-local storage.
 
-use std::any::Any;
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
