@@ -359,6 +359,24 @@ fn try_sleep_after_a_swallowed_kill_works() {
 // ---------------------------------------------------------------------------
 // Failure reports on stderr, in a child process.
 
+/// The seed article's custom greenlet type.
+struct MyNoopGreenlet {
+    seconds: f64,
+}
+
+impl gevent::GreenletRun for MyNoopGreenlet {
+    type Output = ();
+    fn run(self) {
+        sleep(Duration::from_secs_f64(self.seconds));
+    }
+}
+
+impl std::fmt::Display for MyNoopGreenlet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MyNoopGreenlet({})", self.seconds)
+    }
+}
+
 fn report_scenario() {
     // The article: spawn(lambda: 1 / 0) -> reported, and the program goes on.
     let divider = Builder::new()
@@ -373,6 +391,10 @@ fn report_scenario() {
     let exited = Builder::new().name("exited").spawn(|| sleep(LONG));
     sleep(Duration::ZERO);
     exited.kill().unwrap();
+    // The article's custom greenlet type, killed with a custom error.
+    let noop = gevent::spawn_run(MyNoopGreenlet { seconds: 5.0 });
+    sleep(Duration::ZERO);
+    noop.kill_with(time_to_kill()).unwrap();
     let never = Builder::new().name("never").build(|| ());
     never.kill_with(time_to_kill()).unwrap();
     println!("the program continued: {}", spawn(|| 6 * 7).get().unwrap());
@@ -401,6 +423,11 @@ fn failures_are_reported_on_stderr_and_the_program_continues() {
     assert!(
         err.contains("<Greenlet \"victim\"> failed with A time to kill"),
         "stderr:\n{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l == "MyNoopGreenlet(5) failed with A time to kill"),
+        "a custom greenlet type is reported with its Display:\n{err}"
     );
     assert!(
         err.contains("<Greenlet \"never\"> failed with A time to kill"),
