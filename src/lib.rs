@@ -41,6 +41,7 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod sync;
 mod timeout;
 
 pub use error::Error;
@@ -51,4 +52,5 @@ pub use greenlet::{
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
+pub use sync::{BoundedSemaphore, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};
