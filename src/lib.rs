@@ -52,5 +52,5 @@ pub use greenlet::{
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
-pub use sync::{BoundedSemaphore, Lock, RLock, Semaphore};
+pub use sync::{AsyncResult, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};

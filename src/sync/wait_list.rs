@@ -35,7 +35,6 @@ struct Slot<D> {
 pub(crate) struct WaitKey(usize);
 
 /// A FIFO of waiting greenlets, each with some data `D`.
-#[allow(dead_code)] // is_empty, data_mut, signal_all serve Event and the queues
 pub(crate) struct WaitList<D> {
     slots: Vec<Slot<D>>,
     head: usize,
