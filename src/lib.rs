@@ -41,6 +41,7 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod queue;
 pub mod sync;
 mod timeout;
 
