@@ -31,7 +31,7 @@ use std::time::Duration;
 use super::buffer::Buffer;
 use super::{PutError, QueueError};
 use crate::Error;
-use crate::hub::{Waker, check_can_block, park};
+use crate::hub::{Waker, park};
 use crate::sync::deadline::{self, Deadline};
 use crate::sync::notifier::Notifier;
 use crate::sync::wait_list::{WaitKey, WaitList};
@@ -263,9 +263,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             Wait::Forever => None,
             Wait::For(d) => Some(d),
         };
-        if let Err(e) = check_can_block() {
-            return Err(PutError::new(QueueError::Wait(e), item));
-        }
+        // If this greenlet may not block (in the hub, unwinding), park()
+        // says so and the item comes back.
         self.put_slow(item, timeout)
     }
 
@@ -347,7 +346,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             Wait::Forever => None,
             Wait::For(d) => Some(d),
         };
-        check_can_block()?;
+        // park() refuses if this greenlet may not block.
         self.take_slow(peek, timeout)
     }
 

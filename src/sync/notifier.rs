@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::deadline::{self, Deadline};
 use super::wait_list::{WaitKey, WaitList};
 use crate::Error;
-use crate::hub::{self, Waker, check_can_block, park};
+use crate::hub::{self, Waker, park};
 
 #[derive(Default)]
 pub(crate) struct Notifier {
@@ -28,7 +28,16 @@ impl Notifier {
     }
 
     /// Wakes every waiter, in arrival order.
+    #[inline]
     pub(crate) fn notify_all(&self) {
+        if self.waiters.borrow().is_empty() {
+            return;
+        }
+        self.notify_all_slow();
+    }
+
+    #[cold]
+    fn notify_all_slow(&self) {
         let n = self.waiters.borrow_mut().signal_all(|_| {});
         self.pending.set(self.pending.get() + n);
     }
@@ -56,7 +65,8 @@ impl Notifier {
         if timeout == Some(Duration::ZERO) {
             return Ok(false);
         }
-        check_can_block()?;
+        // If this greenlet may not block (in the hub, unwinding), park()
+        // says so and the guard unregisters.
         let waker = Waker::current();
         let key = self.waiters.borrow_mut().push_back(waker.clone(), ());
         let guard = Waiting {

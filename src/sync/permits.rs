@@ -16,7 +16,7 @@ use super::ReleaseError;
 use super::deadline::{self, Deadline};
 use super::wait_list::{WaitKey, WaitList};
 use crate::Error;
-use crate::hub::{Waker, check_can_block, park};
+use crate::hub::{Waker, park};
 
 /// A permit counter with a FIFO of waiters.
 pub(crate) struct Permits {
@@ -62,6 +62,7 @@ impl Permits {
     /// Returns a permit: to the longest-waiting acquirer if there is one.
     ///
     /// Errors if that would exceed the bound.
+    #[inline]
     pub(crate) fn release(&self) -> Result<(), ReleaseError> {
         if let Some(b) = self.bound {
             if self.avail.get() >= b {
@@ -72,7 +73,17 @@ impl Permits {
         Ok(())
     }
 
+    #[inline]
     fn hand_over(&self) {
+        if self.waiters.borrow().is_empty() {
+            self.avail.set(self.avail.get().saturating_add(1));
+            return;
+        }
+        self.hand_over_slow();
+    }
+
+    #[cold]
+    fn hand_over_slow(&self) {
         {
             let mut w = self.waiters.borrow_mut();
             let mut cur = w.front();
@@ -113,7 +124,8 @@ impl Permits {
         if timeout == Some(Duration::ZERO) {
             return Ok(false);
         }
-        check_can_block()?;
+        // If this greenlet may not block (in the hub, unwinding), park()
+        // says so and the guard unregisters.
         let waker = Waker::current();
         let key = self
             .waiters
