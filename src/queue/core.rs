@@ -271,51 +271,46 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
     #[cold]
     fn put_slow(&self, item: T, timeout: Option<Duration>) -> Result<(), PutError<T>> {
         let waker = Waker::current();
+        let deadline = match Deadline::maybe(timeout, &waker) {
+            Ok(d) => d,
+            Err(e) => return Err(PutError::new(QueueError::Wait(e), item)),
+        };
         let key = self
             .st
             .borrow_mut()
             .putters
-            .push_back(waker.clone(), Putter { item: Some(item) });
+            .push_back(waker, Putter { item: Some(item) });
         let guard = PutWait {
             q: self,
             key,
             armed: true,
         };
-        let deadline = match Deadline::maybe(timeout, &waker) {
-            Ok(d) => d,
-            Err(e) => return guard.finish(QueueError::Wait(e)),
-        };
-        let mut first = true;
         loop {
-            {
-                let mut st = self.st.borrow_mut();
-                if st.putters.is_signaled(key) {
-                    drop(st);
-                    return guard.finish(QueueError::ShutDown);
-                }
-                // Woken some other way: there may be room now.
-                if st.putters.front() == Some(key) && !st.shutdown {
-                    if let Some(item) = st.putters.data_mut(key).item.take() {
-                        if let Some(item) = st.offer(item) {
-                            st.putters.data_mut(key).item = Some(item);
-                        } else {
-                            drop(st);
-                            return guard.finish(QueueError::Full);
-                        }
-                    }
-                }
-                if deadline::expired(&deadline) {
-                    drop(st);
-                    return guard.finish(QueueError::Full);
-                }
-                if !first {
-                    st.putters.set_waker(key, deadline::rearm(&deadline));
-                }
-            }
-            first = false;
             if let Err(e) = park() {
                 return guard.finish(QueueError::Wait(e));
             }
+            let mut st = self.st.borrow_mut();
+            if st.putters.is_signaled(key) {
+                drop(st);
+                return guard.finish(QueueError::ShutDown);
+            }
+            // Woken some other way: there may be room now.
+            if st.putters.front() == Some(key) && !st.shutdown {
+                if let Some(item) = st.putters.data_mut(key).item.take() {
+                    if let Some(item) = st.offer(item) {
+                        st.putters.data_mut(key).item = Some(item);
+                    } else {
+                        drop(st);
+                        return guard.finish(QueueError::Full);
+                    }
+                }
+            }
+            if deadline::expired(&deadline) {
+                drop(st);
+                return guard.finish(QueueError::Full);
+            }
+            // Returned from park for nothing: wait again, freshly registered.
+            st.putters.set_waker(key, deadline::rearm(&deadline));
         }
     }
 
@@ -357,51 +352,46 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         timeout: Option<Duration>,
     ) -> Result<T, QueueError> {
         let waker = Waker::current();
+        let deadline = Deadline::maybe(timeout, &waker)?;
         let key = self
             .st
             .borrow_mut()
             .getters
-            .push_back(waker.clone(), Getter { peek, item: None });
+            .push_back(waker, Getter { peek, item: None });
         let guard = GetWait {
             q: self,
             key,
             armed: true,
         };
-        let deadline = Deadline::maybe(timeout, &waker)?;
-        let mut first = true;
         loop {
-            {
-                let mut st = self.st.borrow_mut();
-                if st.getters.is_signaled(key) {
-                    drop(st);
-                    if let Some(item) = guard.finish() {
-                        return Ok(item);
-                    }
-                    // Shut down: still drain what is left.
-                    return self.st.borrow_mut().grab(peek).ok_or(QueueError::ShutDown);
-                }
-                // Woken some other way: an item may be there now.
-                if let Some(item) = st.grab(peek) {
-                    drop(st);
-                    guard.finish();
+            park()?;
+            let mut st = self.st.borrow_mut();
+            if st.getters.is_signaled(key) {
+                drop(st);
+                if let Some(item) = guard.finish() {
                     return Ok(item);
                 }
-                if st.shutdown {
-                    drop(st);
-                    guard.finish();
-                    return Err(QueueError::ShutDown);
-                }
-                if deadline::expired(&deadline) {
-                    drop(st);
-                    guard.finish();
-                    return Err(QueueError::Empty);
-                }
-                if !first {
-                    st.getters.set_waker(key, deadline::rearm(&deadline));
-                }
+                // Shut down: still drain what is left.
+                return self.st.borrow_mut().grab(peek).ok_or(QueueError::ShutDown);
             }
-            first = false;
-            park()?;
+            // Woken some other way: an item may be there now.
+            if let Some(item) = st.grab(peek) {
+                drop(st);
+                guard.finish();
+                return Ok(item);
+            }
+            if st.shutdown {
+                drop(st);
+                guard.finish();
+                return Err(QueueError::ShutDown);
+            }
+            if deadline::expired(&deadline) {
+                drop(st);
+                guard.finish();
+                return Err(QueueError::Empty);
+            }
+            // Returned from park for nothing: wait again, freshly registered.
+            st.getters.set_waker(key, deadline::rearm(&deadline));
         }
     }
 

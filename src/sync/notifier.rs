@@ -68,33 +68,28 @@ impl Notifier {
         // If this greenlet may not block (in the hub, unwinding), park()
         // says so and the guard unregisters.
         let waker = Waker::current();
-        let key = self.waiters.borrow_mut().push_back(waker.clone(), ());
+        let deadline = Deadline::maybe(timeout, &waker)?;
+        let key = self.waiters.borrow_mut().push_back(waker, ());
         let guard = Waiting {
             n: self,
             key,
             armed: true,
         };
-        let deadline = Deadline::maybe(timeout, &waker)?;
-        let mut first = true;
         loop {
-            {
-                let mut w = self.waiters.borrow_mut();
-                if w.is_signaled(key) {
-                    drop(w);
-                    guard.finish();
-                    return Ok(true);
-                }
-                if deadline::expired(&deadline) {
-                    drop(w);
-                    guard.finish();
-                    return Ok(false);
-                }
-                if !first {
-                    w.set_waker(key, deadline::rearm(&deadline));
-                }
-            }
-            first = false;
             park()?;
+            let mut w = self.waiters.borrow_mut();
+            if w.is_signaled(key) {
+                drop(w);
+                guard.finish();
+                return Ok(true);
+            }
+            if deadline::expired(&deadline) {
+                drop(w);
+                guard.finish();
+                return Ok(false);
+            }
+            // Returned from park for nothing: wait again, freshly registered.
+            w.set_waker(key, deadline::rearm(&deadline));
         }
     }
 }

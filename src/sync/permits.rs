@@ -127,47 +127,39 @@ impl Permits {
         // If this greenlet may not block (in the hub, unwinding), park()
         // says so and the guard unregisters.
         let waker = Waker::current();
-        let key = self
-            .waiters
-            .borrow_mut()
-            .push_back(waker.clone(), wait_only);
+        let deadline = Deadline::maybe(timeout, &waker)?;
+        let key = self.waiters.borrow_mut().push_back(waker, wait_only);
         let guard = Waiting {
             p: self,
             key,
             armed: true,
         };
-        let deadline = Deadline::maybe(timeout, &waker)?;
-        let mut first = true;
         loop {
-            {
-                let mut w = self.waiters.borrow_mut();
-                if w.is_signaled(key) {
-                    drop(w);
-                    guard.finish();
-                    return Ok(true);
-                }
-                let a = self.avail.get();
-                if a > 0 {
-                    // Woken some other way while a permit is free: nobody
-                    // parked is ahead of us (they would have had it).
-                    if !wait_only {
-                        self.avail.set(a - 1);
-                    }
-                    drop(w);
-                    guard.finish();
-                    return Ok(true);
-                }
-                if deadline::expired(&deadline) {
-                    drop(w);
-                    guard.finish();
-                    return Ok(false);
-                }
-                if !first {
-                    w.set_waker(key, deadline::rearm(&deadline));
-                }
-            }
-            first = false;
             park()?;
+            let mut w = self.waiters.borrow_mut();
+            if w.is_signaled(key) {
+                drop(w);
+                guard.finish();
+                return Ok(true);
+            }
+            let a = self.avail.get();
+            if a > 0 {
+                // Woken some other way while a permit is free: nobody
+                // parked is ahead of us (they would have had it).
+                if !wait_only {
+                    self.avail.set(a - 1);
+                }
+                drop(w);
+                guard.finish();
+                return Ok(true);
+            }
+            if deadline::expired(&deadline) {
+                drop(w);
+                guard.finish();
+                return Ok(false);
+            }
+            // Returned from park for nothing: wait again, freshly registered.
+            w.set_waker(key, deadline::rearm(&deadline));
         }
     }
 }
