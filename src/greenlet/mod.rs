@@ -959,11 +959,13 @@ impl<J: AsGreenlet + ?Sized> AsGreenlet for &J {
 /// use std::time::Duration;
 /// use gevent::{spawn, sleep, wait};
 /// let gs = vec![
-///     spawn(|| sleep(Duration::from_millis(30))),
-///     spawn(|| sleep(Duration::from_millis(10))),
+///     spawn(|| sleep(Duration::from_secs(3600))),
+///     spawn(|| sleep(Duration::from_millis(1))),
 /// ];
 /// assert_eq!(wait(&gs, None, Some(1))?, vec![1]);
-/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![1, 0]);
+/// gs[0].kill()?;
+/// // Both have finished now: already-finished ones come in input order.
+/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![0, 1]);
 /// # Ok::<(), gevent::Error>(())
 /// ```
 pub fn wait<J: AsGreenlet>(
@@ -1232,6 +1234,7 @@ pub(crate) fn run_started(state: &State) {
     }
     *state.outcome.borrow_mut() = outcome;
     state.phase.set(Phase::Dead);
+    hub_inner().greenlet_finished();
     schedule_death_callbacks(state);
     drop(task);
 }
