@@ -320,7 +320,7 @@ impl HubInner {
         main.state().phase.set(Phase::Running);
         main.state().set_selfref(main.clone());
         let hub: Rc<dyn Task> = Rc::new(Special {
-            state: State::new(0, crate::greenlet::stack::DEFAULT_STACK_SIZE),
+            state: State::new(u64::MAX, crate::greenlet::stack::DEFAULT_STACK_SIZE),
         });
         *hub.state().name.borrow_mut() = Some(Rc::from("Hub"));
         hub.state().set_selfref(hub.clone());

@@ -44,6 +44,8 @@ mod greenlet;
 mod hub;
 mod local;
 pub mod net;
+pub mod queue;
+pub mod sync;
 mod timeout;
 pub mod tls;
 
@@ -55,4 +57,5 @@ pub use greenlet::{
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
+pub use sync::{AsyncResult, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};
