@@ -70,6 +70,8 @@ pub(crate) struct HubInner {
     /// thread exit only when this is zero.
     live: Cell<usize>,
     next_id: Cell<u64>,
+    /// The default thread pool, created on first use.
+    threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
 }
 
 /// The main and hub greenlets: states with no body.
@@ -350,6 +352,7 @@ impl HubInner {
             budget: Cell::new(DIRECT_BUDGET),
             live: Cell::new(0),
             next_id: Cell::new(1),
+            threadpool: std::cell::OnceCell::new(),
         }));
         switch::set_current(inner.main.state() as *const State);
         // Registers the teardown at thread exit (a no-op if the thread's
@@ -894,6 +897,39 @@ impl Hub {
                 return Ok(());
             }
         }
+    }
+}
+
+impl Hub {
+    /// The hub's default [`ThreadPool`](crate::threadpool::ThreadPool),
+    /// created on first use with `GEVENT_THREADPOOL_SIZE` workers at most
+    /// (default 10). Each thread's hub has its own. If the variable is
+    /// invalid, the error is printed on stderr (once) and the default size
+    /// is used; [`try_threadpool`](Hub::try_threadpool) reports it instead.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().threadpool();
+    /// assert_eq!(pool.apply(|| 2 + 2)?, 4);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn threadpool(&self) -> crate::threadpool::ThreadPool {
+        crate::threadpool::hub_pool(&self.inner.threadpool, self.inner.remote())
+    }
+
+    /// Like [`threadpool`](Hub::threadpool), but an invalid
+    /// `GEVENT_THREADPOOL_SIZE` is an error (and no pool is created).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable and its value.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().try_threadpool()?;
+    /// assert!(pool.size() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_threadpool(&self) -> std::io::Result<crate::threadpool::ThreadPool> {
+        crate::threadpool::try_hub_pool(&self.inner.threadpool, self.inner.remote())
     }
 }
 
