@@ -17,13 +17,10 @@ use std::rc::Rc;
 use super::members::{Members, Ticket};
 use crate::hub::{check_can_block, park};
 use crate::wait_list::WakeCell;
-use crate::{Error, GreenletRef};
+use crate::{Error, Greenlet, GreenletRef};
 
-/// A task ready to be spawned.
-pub(crate) type TaskFn<T> = Box<dyn FnOnce() -> T>;
-
-/// The input, with `f` already bound to each item.
-pub(crate) type Source<'a, T, E> = Box<dyn Iterator<Item = Result<TaskFn<T>, E>> + 'a>;
+/// The input, each item made into an unstarted greenlet running `f` on it.
+pub(crate) type Source<'a, T, E> = Box<dyn Iterator<Item = Result<Greenlet<T>, E>> + 'a>;
 
 /// One item taken from the input, by index (see `Engine::window`).
 enum Entry<T> {
@@ -124,10 +121,10 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
                     self.input_error = Some((self.taken, e));
                     self.source = None;
                 }
-                Some(Ok(task)) => {
+                Some(Ok(g)) => {
                     let index = self.taken;
                     self.taken += 1;
-                    let g = crate::spawn(task);
+                    g.start();
                     let r = g.handle();
                     self.members.insert(&r, slot);
                     let arrivals = self.arrivals.clone();

@@ -10,13 +10,35 @@
 //! back, so none leaks.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::time::Duration;
 
 use crate::hub::{check_can_block, park};
 use crate::wait_list::{Registration, WaitList, WakeCell, expired, park_timer};
 use crate::{Error, GreenletRef, LinkId};
+
+/// Hashes greenlet ids (unique integers) with one multiplication.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 struct Member {
     g: GreenletRef,
@@ -53,8 +75,8 @@ struct Slots {
 }
 
 pub(crate) struct Members {
-    /// By greenlet id (creation order).
-    map: RefCell<BTreeMap<u64, Member>>,
+    /// By greenlet id.
+    map: RefCell<IdMap<Member>>,
     /// Woken when a member joins, and when at most one member is left.
     changed: WaitList,
     slots: Option<Slots>,
@@ -122,7 +144,7 @@ impl Members {
     /// An unbounded group (`None`) or a pool of `size` slots.
     pub(crate) fn new(size: Option<usize>) -> Rc<Members> {
         Rc::new(Members {
-            map: RefCell::new(BTreeMap::new()),
+            map: RefCell::new(IdMap::default()),
             changed: WaitList::default(),
             slots: size.map(|size| Slots {
                 size,
@@ -142,8 +164,11 @@ impl Members {
         self.map.borrow().contains_key(&id)
     }
 
+    /// The members, oldest (lowest id) first.
     pub(crate) fn snapshot(&self) -> Vec<GreenletRef> {
-        self.map.borrow().values().map(|m| m.g.clone()).collect()
+        let mut v: Vec<GreenletRef> = self.map.borrow().values().map(|m| m.g.clone()).collect();
+        v.sort_by_key(|g| g.id());
+        v
     }
 
     pub(crate) fn bounded(&self) -> bool {
@@ -167,24 +192,25 @@ impl Members {
     /// and the slot goes back.
     pub(crate) fn insert(self: &Rc<Self>, g: &GreenletRef, slot: Option<SlotGuard>) {
         let id = g.id();
-        if self.contains(id) {
+        let mut map = self.map.borrow_mut();
+        let Entry::Vacant(place) = map.entry(id) else {
             return;
-        }
+        };
         let weak = Rc::downgrade(self);
+        // Registering the hook runs no callback, so the map may stay
+        // borrowed.
         let link = g.on_death_inline(Box::new(move || {
             if let Some(m) = weak.upgrade() {
                 m.remove(id);
             }
         }));
         let Some(link) = link else { return };
-        self.map.borrow_mut().insert(
-            id,
-            Member {
-                g: g.clone(),
-                link,
-                slot: slot.is_some(),
-            },
-        );
+        place.insert(Member {
+            g: g.clone(),
+            link,
+            slot: slot.is_some(),
+        });
+        drop(map);
         if let Some(s) = slot {
             s.consume();
         }

@@ -51,7 +51,7 @@ pub use pool_full::PoolFull;
 use std::rc::Rc;
 
 use crate::{Error, Greenlet};
-use imap_engine::{Source, TaskFn};
+use imap_engine::Source;
 use members::Members;
 
 /// Spawns `f` as a member, waiting for a slot in a pool.
@@ -79,7 +79,8 @@ fn apply<T: 'static, F: FnOnce() -> T + 'static>(m: &Rc<Members>, f: F) -> Resul
     spawn_member(m, f)?.take()
 }
 
-/// Binds `f` to each input item.
+/// Makes each input item an unstarted greenlet running `f` on it (one
+/// allocation per item: the greenlet's closure).
 fn bind<'a, I, It, T, E, F>(items: It, f: F) -> Source<'a, T, E>
 where
     It: IntoIterator<Item = Result<I, E>>,
@@ -93,7 +94,7 @@ where
     Box::new(items.into_iter().map(move |r| {
         r.map(|item| {
             let f = f.clone();
-            Box::new(move || f(item)) as TaskFn<T>
+            Greenlet::new(move || f(item))
         })
     }))
 }
