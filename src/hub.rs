@@ -906,6 +906,8 @@ impl Hub {
     /// (default 10). Each thread's hub has its own. If the variable is
     /// invalid, the error is printed on stderr (once) and the default size
     /// is used; [`try_threadpool`](Hub::try_threadpool) reports it instead.
+    /// Its workers exit when idle for its idle timeout, or once the queue is
+    /// drained after the hub is torn down at thread exit.
     ///
     /// ```
     /// let pool = gevent::get_hub().threadpool();
