@@ -1,4 +1,5 @@
-//! Measures Pool.map and ThreadPool round trips.
+//! Pool and ThreadPool benchmark: prints one `name value unit` line per
+//! figure (the format of `bench_greenlet`).
 //!
 //! ```text
 //! cargo run --release --example bench_pool
@@ -11,6 +12,8 @@
 //!   busy machine disturbs less.
 //! * `threadpool_roundtrip_us`: one trivial closure sent to a worker thread
 //!   and its result back to the waiting greenlet, sequentially, averaged.
+//!
+//! This is a benchmark, not a test: numbers vary with the machine and load.
 
 use std::time::{Duration, Instant};
 
@@ -51,11 +54,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         d
     });
     println!(
-        "pool_map_per_item_ns {:.1}",
+        "pool_map_per_item_ns {:.1} ns",
         map.as_nanos() as f64 / ITEMS as f64
     );
     println!(
-        "pool_map_per_item_cpu_ns {:.1}",
+        "pool_map_per_item_cpu_ns {:.1} ns",
         cpu_best.as_nanos() as f64 / ITEMS as f64
     );
 
@@ -72,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed()
     });
     println!(
-        "threadpool_roundtrip_us {:.2}",
+        "threadpool_roundtrip_us {:.2} us",
         rt.as_secs_f64() * 1e6 / f64::from(ROUNDTRIPS)
     );
     Ok(())
