@@ -70,6 +70,8 @@ pub(crate) struct HubInner {
     /// thread exit only when this is zero.
     live: Cell<usize>,
     next_id: Cell<u64>,
+    /// The default thread pool, created on first use.
+    threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
 }
 
 /// The main and hub greenlets: states with no body.
@@ -350,6 +352,7 @@ impl HubInner {
             budget: Cell::new(DIRECT_BUDGET),
             live: Cell::new(0),
             next_id: Cell::new(1),
+            threadpool: std::cell::OnceCell::new(),
         }));
         switch::set_current(inner.main.state() as *const State);
         // Registers the teardown at thread exit (a no-op if the thread's
@@ -481,11 +484,22 @@ impl HubInner {
         match &*s.name.borrow() {
             Some(n) => stack.set_label(n),
             None => {
-                use std::io::Write;
+                // "Greenlet-<id>" without the formatting machinery: this
+                // runs for every greenlet start.
                 let mut buf = [0u8; 32];
-                let mut cur = std::io::Cursor::new(&mut buf[..]);
-                let _ = write!(cur, "Greenlet-{}", s.id);
-                let len = cur.position() as usize;
+                buf[..9].copy_from_slice(b"Greenlet-");
+                let mut digits = [0u8; 20];
+                let (mut n, mut k) = (s.id, digits.len());
+                loop {
+                    k -= 1;
+                    digits[k] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let len = 9 + digits.len() - k;
+                buf[9..len].copy_from_slice(&digits[k..]);
                 stack.set_label(std::str::from_utf8(&buf[..len]).unwrap_or("Greenlet"));
             }
         }
@@ -894,6 +908,41 @@ impl Hub {
                 return Ok(());
             }
         }
+    }
+}
+
+impl Hub {
+    /// The hub's default [`ThreadPool`](crate::threadpool::ThreadPool),
+    /// created on first use with `GEVENT_THREADPOOL_SIZE` workers at most
+    /// (default 10). Each thread's hub has its own. If the variable is
+    /// invalid, the error is printed on stderr (once) and the default size
+    /// is used; [`try_threadpool`](Hub::try_threadpool) reports it instead.
+    /// Its workers exit when idle for its idle timeout, or once the queue is
+    /// drained after the hub is torn down at thread exit.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().threadpool();
+    /// assert_eq!(pool.apply(|| 2 + 2)?, 4);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn threadpool(&self) -> crate::threadpool::ThreadPool {
+        crate::threadpool::hub_pool(&self.inner.threadpool, self.inner.remote())
+    }
+
+    /// Like [`threadpool`](Hub::threadpool), but an invalid
+    /// `GEVENT_THREADPOOL_SIZE` is an error (and no pool is created).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable and its value.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().try_threadpool()?;
+    /// assert!(pool.size() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_threadpool(&self) -> std::io::Result<crate::threadpool::ThreadPool> {
+        crate::threadpool::try_hub_pool(&self.inner.threadpool, self.inner.remote())
     }
 }
 

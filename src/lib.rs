@@ -12,6 +12,10 @@
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
 //! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
+//! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
+//!   greenlets (the pool bounded) with `map`/`imap`.
+//! * [`threadpool`]: run blocking code on OS threads while greenlets wait
+//!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example
@@ -44,10 +48,13 @@ mod greenlet;
 mod hub;
 mod local;
 pub mod net;
+pub mod pool;
 pub mod queue;
 pub mod sync;
+pub mod threadpool;
 mod timeout;
 pub mod tls;
+mod wait_list;
 
 pub use error::Error;
 pub use greenlet::{
