@@ -1,0 +1,28 @@
+//! gevent echo server: one greenlet per connection.
+use std::io::{Read, Write};
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:16001".into());
+    let listener = gevent::net::TcpListener::bind(addr.as_str())?;
+    println!("ready");
+    for conn in listener.incoming() {
+        let mut conn = conn?;
+        conn.set_nodelay(true)?;
+        gevent::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if conn.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}
