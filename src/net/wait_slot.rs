@@ -24,28 +24,58 @@ pub(crate) enum Waited {
 /// At most one greenlet waits in a slot at a time (a second one gets
 /// `ResourceBusy` instead of silently stealing the wake-up). The io watcher
 /// and the timeout timer are created on first use and reused by every later
-/// wait: a wait starts them and stops them, nothing is allocated on the hot
-/// path. The io callback stops its watcher (libev is level-triggered: a
-/// watcher left running would fire on every iteration while the greenlet
-/// is still busy with the data).
+/// wait, so nothing is allocated on the hot path.
+///
+/// # The io watcher stays started between waits
+///
+/// A wait that ends because the fd became ready leaves the io watcher
+/// running (with its loop reference dropped, so an idle socket never keeps
+/// the loop alive and `LoopExit` still works): a greenlet that waits on the
+/// same socket again — an echo loop's next read — finds it started and
+/// costs libev nothing (no `ev_io_stop`/`ev_io_start`, no fd change to
+/// reify). libev is level-triggered, so a lingering watcher fires again
+/// when the fd is ready while nobody waits; its callback then stops it
+/// (lazily, once). A wait that ends any other way (timeout, close, kill,
+/// an error) stops the watcher at once, as does closing or dropping the
+/// socket.
 pub(crate) struct WaitSlot {
     busy: Cell<bool>,
     io: OnceCell<Io>,
     timer: OnceCell<Timer>,
-    /// The waiting greenlet's waker, shared with the watcher callbacks.
-    waker: Rc<RefCell<Option<Waker>>>,
+    /// State shared with the watcher callbacks.
+    shared: Rc<Shared>,
+}
+
+/// What the watcher callbacks see of a slot.
+struct Shared {
+    /// The waiting greenlet's waker while a wait is in progress.
+    waker: RefCell<Option<Waker>>,
+    /// Set by the io callback when the fd became ready during the wait.
+    fired: Cell<bool>,
 }
 
 /// Clears the slot when a wait ends, however it ends (return, error, or a
-/// kill/Timeout unwinding out of `park`): stops both watchers, forgets the
-/// waker, frees the slot.
+/// kill/Timeout unwinding out of `park`): forgets the waker, stops the
+/// timer, stops the io watcher unless the fd became ready (see
+/// [`WaitSlot`]), frees the slot.
 struct Release<'a>(&'a WaitSlot);
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        self.0.stop_watchers();
-        self.0.waker.borrow_mut().take();
-        self.0.busy.set(false);
+        let slot = self.0;
+        slot.shared.waker.borrow_mut().take();
+        if let Some(io) = slot.io.get() {
+            if slot.shared.fired.get() {
+                // Lingering: no longer keeps the loop alive.
+                io.set_keepalive(false);
+            } else {
+                io.stop();
+            }
+        }
+        if let Some(t) = slot.timer.get() {
+            t.stop();
+        }
+        slot.busy.set(false);
     }
 }
 
@@ -55,7 +85,10 @@ impl WaitSlot {
             busy: Cell::new(false),
             io: OnceCell::new(),
             timer: OnceCell::new(),
-            waker: Rc::new(RefCell::new(None)),
+            shared: Rc::new(Shared {
+                waker: RefCell::new(None),
+                fired: Cell::new(false),
+            }),
         }
     }
 
@@ -68,11 +101,15 @@ impl WaitSlot {
         if let Some(io) = self.io.get() {
             return Ok(io);
         }
-        let waker = self.waker.clone();
+        let shared = self.shared.clone();
         let io = Io::new(hub_inner().loop_(), fd, events, move |w, _| {
-            w.stop();
-            if let Some(k) = &*waker.borrow() {
-                k.wake();
+            match &*shared.waker.borrow() {
+                Some(k) => {
+                    shared.fired.set(true);
+                    k.wake();
+                }
+                // Nobody waits: stop lingering (see WaitSlot).
+                None => w.stop(),
             }
         })?;
         Ok(self.io.get_or_init(|| io))
@@ -80,13 +117,13 @@ impl WaitSlot {
 
     fn timer(&self) -> &Timer {
         self.timer.get_or_init(|| {
-            let waker = self.waker.clone();
+            let shared = self.shared.clone();
             Timer::new(
                 hub_inner().loop_(),
                 Duration::ZERO,
                 Duration::ZERO,
                 move |_, _| {
-                    if let Some(k) = &*waker.borrow() {
+                    if let Some(k) = &*shared.waker.borrow() {
                         k.wake();
                     }
                 },
@@ -130,8 +167,12 @@ impl WaitSlot {
         }
         let io = self.io(fd, events)?;
         self.busy.set(true);
-        *self.waker.borrow_mut() = Some(Waker::current());
+        self.shared.fired.set(false);
+        *self.shared.waker.borrow_mut() = Some(Waker::current());
         let _release = Release(self);
+        // Still started if the last wait ended with readiness: then this
+        // only takes the loop reference back.
+        io.set_keepalive(true);
         io.start()?;
         let timer = match timeout {
             Some(d) => {
@@ -147,7 +188,7 @@ impl WaitSlot {
             if let Some(e) = cancelled() {
                 return Err(e);
             }
-            if !io.is_active() {
+            if self.shared.fired.get() {
                 return Ok(Waited::Ready);
             }
             if timer.is_some_and(|t| !t.is_active()) {
@@ -161,7 +202,7 @@ impl WaitSlot {
     /// `cancelled()` condition (the socket was closed).
     pub(crate) fn cancel(&self) {
         self.stop_watchers();
-        if let Some(k) = &*self.waker.borrow() {
+        if let Some(k) = &*self.shared.waker.borrow() {
             k.wake();
         }
     }
