@@ -469,6 +469,11 @@ impl HubInner {
 
     /// Gives a scheduled greenlet its stack and initial context. Returns
     /// false (after marking it dead) if no stack could be had.
+    ///
+    /// Out of line: inlined, its locals would enlarge the frame of
+    /// [`switch_into`](Self::switch_into), which every parked greenlet
+    /// keeps on its stack.
+    #[inline(never)]
     fn prepare_start(&self, t: &Rc<dyn Task>) -> bool {
         let s = t.state();
         let stack = match GreenletStack::new(s.stack_size) {
