@@ -710,6 +710,36 @@ impl fmt::Debug for Waker {
     }
 }
 
+/// The running greenlet's state and the number of its next park: what
+/// [`wake_parked`] needs, for a waiter that keeps its own record instead
+/// of a [`Waker`] (no reference count touched). Creates the hub if needed.
+#[inline]
+pub(crate) fn current_park() -> (*const State, u64) {
+    hub_inner();
+    let p = switch::current_ptr();
+    // SAFETY: with the hub created, CURRENT points at the running
+    // greenlet's live state.
+    (p, unsafe { (*p).park_seq.get() })
+}
+
+/// [`Waker::wake`] for a record made by [`current_park`]: makes the
+/// greenlet of `s` runnable if it is still in park number `seq`.
+///
+/// The caller must know that `s` is alive; a greenlet parked in a wait is
+/// (it cannot finish without leaving the wait first).
+pub(crate) fn wake_parked(s: &State, seq: u64) -> bool {
+    if s.park_seq.get() != seq || s.phase.get() != Phase::Parked {
+        return false;
+    }
+    let Some(task) = s.selfref() else {
+        return false;
+    };
+    s.phase.set(Phase::Ready);
+    s.wake_reason.set(WakeReason::Normal);
+    hub_inner().push(Ready::Resume(task));
+    true
+}
+
 /// The running greenlet's task (the main greenlet's if no hub yet).
 pub(crate) fn current_task() -> Rc<dyn Task> {
     let hub = hub_inner();

@@ -1,7 +1,7 @@
 //! [`WaitSlot`]: one direction (read or write) of one socket handle: the
 //! greenlet waiting on it, and the watchers it waits with.
 
-use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::cell::{Cell, OnceCell, UnsafeCell};
 use std::io;
 use std::os::fd::RawFd;
 use std::os::raw::c_int;
@@ -12,7 +12,8 @@ use libev_sys as ffi;
 
 use crate::core::io::check_fd_events;
 use crate::core::{Events, Loop, Timer};
-use crate::hub::{self, Waker, hub_inner};
+use crate::greenlet::state::State;
+use crate::hub::{self, hub_inner};
 
 /// How a wait ended (errors aside).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -70,13 +71,18 @@ pub(crate) struct WaitSlot {
     fired: Cell<bool>,
     /// We hold an `ev_unref` for the lingering watcher.
     unrefed: Cell<bool>,
-    /// The waiting greenlet's waker while a wait is in progress.
-    waker: RefCell<Option<Waker>>,
+    /// The waiting greenlet while a wait is in progress (null otherwise)
+    /// and the number of the park it waits in: a [`Waker`](hub::Waker)
+    /// without the reference count. Valid while set: the greenlet is
+    /// suspended inside [`wait`](WaitSlot::wait), which clears it on every
+    /// way out (`Release`), so its state is alive.
+    waiter: Cell<*const State>,
+    waiter_seq: Cell<u64>,
     timer: OnceCell<Timer>,
 }
 
 /// Clears the slot when a wait ends, however it ends (return, error, or a
-/// kill/Timeout unwinding out of `park`): forgets the waker, stops the
+/// kill/Timeout unwinding out of `park`): forgets the waiter, stops the
 /// timer, stops the io watcher unless the fd became ready (see
 /// [`WaitSlot`]), frees the slot.
 struct Release<'a>(&'a WaitSlot);
@@ -84,7 +90,7 @@ struct Release<'a>(&'a WaitSlot);
 impl Drop for Release<'_> {
     fn drop(&mut self) {
         let slot = self.0;
-        slot.waker.borrow_mut().take();
+        slot.waiter.set(std::ptr::null());
         if slot.fired.get() {
             slot.linger();
         } else {
@@ -130,7 +136,8 @@ impl WaitSlot {
             busy: Cell::new(false),
             fired: Cell::new(false),
             unrefed: Cell::new(false),
-            waker: RefCell::new(None),
+            waiter: Cell::new(std::ptr::null()),
+            waiter_seq: Cell::new(0),
             timer: OnceCell::new(),
         }
     }
@@ -220,12 +227,21 @@ impl WaitSlot {
             // EV_ERROR): settle our loop reference.
             self.restore_ref(lp);
         }
-        match &*self.waker.borrow() {
-            Some(k) => {
-                self.fired.set(true);
-                k.wake();
-            }
-            None => self.stop_io(),
+        if self.waiter.get().is_null() {
+            self.stop_io();
+        } else {
+            self.fired.set(true);
+            self.wake_waiter();
+        }
+    }
+
+    /// Wakes the waiting greenlet, if any.
+    fn wake_waiter(&self) {
+        let p = self.waiter.get();
+        if !p.is_null() {
+            // SAFETY: while `waiter` is set, that greenlet is suspended in
+            // `wait` and its state alive (see the field).
+            hub::wake_parked(unsafe { &*p }, self.waiter_seq.get());
         }
     }
 
@@ -242,10 +258,7 @@ impl WaitSlot {
                     // while it can be started (see `setup_io`); nothing else
                     // has the timer handle, so this runs only while it is
                     // active, when the slot is alive.
-                    let slot = unsafe { &*slot };
-                    if let Some(k) = &*slot.waker.borrow() {
-                        k.wake();
-                    }
+                    unsafe { &*slot }.wake_waiter();
                 },
             )
         })
@@ -300,7 +313,9 @@ impl WaitSlot {
         );
         self.busy.set(true);
         self.fired.set(false);
-        *self.waker.borrow_mut() = Some(Waker::current());
+        let (me, seq) = hub::current_park();
+        self.waiter.set(me);
+        self.waiter_seq.set(seq);
         let _release = Release(self);
         self.start_io(lp);
         let timer = match timeout {
@@ -318,6 +333,9 @@ impl WaitSlot {
                 return Ok(Waited::TimedOut);
             }
             hub::park()?;
+            // Woken for nothing we wait for: the next park has a new number.
+            // SAFETY: `me` is the running greenlet's live state.
+            self.waiter_seq.set(unsafe { (*me).park_seq.get() });
         }
     }
 
@@ -325,9 +343,7 @@ impl WaitSlot {
     /// `cancelled()` condition (the socket was closed).
     pub(crate) fn cancel(&self) {
         self.stop_watchers();
-        if let Some(k) = &*self.waker.borrow() {
-            k.wake();
-        }
+        self.wake_waiter();
     }
 }
 
