@@ -522,11 +522,12 @@ impl HubInner {
 
     /// Switches from `from` (running) into `t`, starting it first if
     /// `start`. `t` is kept alive by its self-reference.
+    #[inline(always)]
     fn switch_into(&self, from: &State, t: Rc<dyn Task>, start: bool) {
         if start && !self.prepare_start(&t) {
             // It died unstarted; pick something else.
             if !std::ptr::eq(from, self.hub.state()) {
-                self.switch_away(from);
+                self.switch_away_outlined(from);
             }
             return;
         }
@@ -569,6 +570,16 @@ impl HubInner {
     /// Leaves the running greenlet `from` (parking, yielding or dying):
     /// hands over directly to the next ready greenlet when possible,
     /// otherwise to the hub.
+    /// [`switch_away`](Self::switch_away), not inlined (it and
+    /// `switch_into` call each other).
+    #[inline(never)]
+    fn switch_away_outlined(&self, from: &State) {
+        self.switch_away(from)
+    }
+
+    /// Inlined into `park`, so that a parked greenlet keeps fewer frames
+    /// (cache lines) on its stack.
+    #[inline(always)]
     pub(crate) fn switch_away(&self, from: &State) {
         match self.take_direct() {
             Some((t, start)) => {
@@ -793,6 +804,13 @@ fn raise_pending(s: &State) {
 /// thread unwinds.
 pub(crate) fn park() -> Result<(), Error> {
     check_can_block()?;
+    park_checked()
+}
+
+/// [`park`] for a caller that already ran [`check_can_block`] for this
+/// wait. Inlined: a waiting greenlet keeps one frame less on its stack.
+#[inline(always)]
+pub(crate) fn park_checked() -> Result<(), Error> {
     let hub = hub_inner();
     let p = switch::current_ptr();
     // SAFETY: CURRENT points at the running greenlet's live state.

@@ -332,7 +332,8 @@ impl WaitSlot {
             if timer.is_some_and(|t| !t.is_active()) {
                 return Ok(Waited::TimedOut);
             }
-            hub::park()?;
+            // `check_can_block` ran at the top of this wait.
+            hub::park_checked()?;
             // Woken for nothing we wait for: the next park has a new number.
             // SAFETY: `me` is the running greenlet's live state.
             self.waiter_seq.set(unsafe { (*me).park_seq.get() });
