@@ -648,6 +648,21 @@ fn nonblocking_mode() {
         s.set_nonblocking(false).unwrap();
         c.write_all(b"y").unwrap();
         assert_eq!(s.read(&mut [0; 4]).unwrap(), 1);
+        // The mode is shared with clones (O_NONBLOCK lives in the open
+        // file description), both ways and for clones made before.
+        let mut s2 = s.try_clone().unwrap();
+        s2.set_nonblocking(true).unwrap();
+        assert_eq!(
+            s.read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        let mut s3 = s2.try_clone().unwrap();
+        s.set_nonblocking(false).unwrap();
+        c.write_all(b"z").unwrap();
+        assert_eq!(s2.read(&mut [0; 4]).unwrap(), 1);
+        // s3, cloned while non-blocking, now waits (until the Timeout).
+        let r = gevent::with_timeout(SHORT, || s3.read(&mut [0; 4]));
+        assert!(r.unwrap_err().is_timeout());
     });
 }
 

@@ -44,17 +44,29 @@ pub(crate) enum Dir {
 }
 
 /// One descriptor of a socket, with its two wait slots.
+///
+/// `#[repr(C)]` keeps what every operation reads (the descriptor, the
+/// flags, the mode) together in front of the read slot, so a read that
+/// waits touches as few cache lines as possible.
+#[repr(C)]
 pub(crate) struct Handle {
     fd: RawFd,
     /// Whether dropping the handle closes `fd` (false once given away).
     owns: Cell<bool>,
-    read: WaitSlot,
-    write: WaitSlot,
     /// The last stream read returned less than asked: the receive queue
     /// was most likely emptied, so the next read waits for readiness
     /// before trying (saves a syscall that would say `EAGAIN`).
     drained: Cell<bool>,
+    /// This handle's copy of the group's closed flag, non-blocking mode
+    /// and timeouts, read by every operation (so the hot path does not
+    /// touch the group). The group's setters update every live member.
+    closed: Cell<bool>,
+    nonblocking: Cell<bool>,
+    read_timeout: Cell<Option<Duration>>,
+    write_timeout: Cell<Option<Duration>>,
     group: Rc<SocketGroup>,
+    read: WaitSlot,
+    write: WaitSlot,
 }
 
 impl AsFd for Handle {
@@ -175,10 +187,11 @@ impl Socket {
     /// Wraps a descriptor taken over from std; `mode` from [`import_mode`].
     pub(crate) fn with_mode(fd: OwnedFd, mode: Mode) -> Socket {
         let s = Socket::new(fd);
-        let g = &s.h.group;
-        g.nonblocking.set(mode.nonblocking);
-        g.read_timeout.set(mode.read_timeout);
-        g.write_timeout.set(mode.write_timeout);
+        s.update_group(|g| {
+            g.nonblocking.set(mode.nonblocking);
+            g.read_timeout.set(mode.read_timeout);
+            g.write_timeout.set(mode.write_timeout);
+        });
         s
     }
 
@@ -186,13 +199,30 @@ impl Socket {
         let h = Rc::new(Handle {
             fd: fd.into_raw_fd(),
             owns: Cell::new(true),
+            drained: Cell::new(false),
+            closed: Cell::new(group.closed.get()),
+            nonblocking: Cell::new(group.nonblocking.get()),
+            read_timeout: Cell::new(group.read_timeout.get()),
+            write_timeout: Cell::new(group.write_timeout.get()),
+            group,
             read: WaitSlot::new(),
             write: WaitSlot::new(),
-            drained: Cell::new(false),
-            group,
         });
         h.group.members.borrow_mut().push(Rc::downgrade(&h));
         Socket { h }
+    }
+
+    /// Changes the group's shared mode with `f`, then copies it into every
+    /// live handle of the group.
+    fn update_group(&self, f: impl FnOnce(&SocketGroup)) {
+        let g = &self.h.group;
+        f(g);
+        for m in g.live_members() {
+            m.closed.set(g.closed.get());
+            m.nonblocking.set(g.nonblocking.get());
+            m.read_timeout.set(g.read_timeout.get());
+            m.write_timeout.set(g.write_timeout.get());
+        }
     }
 
     /// The descriptor number (also after `close()`, when it refers to
@@ -206,7 +236,7 @@ impl Socket {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.h.group.closed.get()
+        self.h.closed.get()
     }
 
     /// `Err(NotConnected)` once closed.
@@ -245,19 +275,19 @@ impl Socket {
     }
 
     pub(crate) fn is_nonblocking(&self) -> bool {
-        self.h.group.nonblocking.get()
+        self.h.nonblocking.get()
     }
 
     pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.check_open()?;
-        self.h.group.nonblocking.set(nonblocking);
+        self.update_group(|g| g.nonblocking.set(nonblocking));
         Ok(())
     }
 
     pub(crate) fn timeout(&self, dir: Dir) -> Option<Duration> {
         match dir {
-            Dir::Read => self.h.group.read_timeout.get(),
-            Dir::Write => self.h.group.write_timeout.get(),
+            Dir::Read => self.h.read_timeout.get(),
+            Dir::Write => self.h.write_timeout.get(),
         }
     }
 
@@ -270,10 +300,10 @@ impl Socket {
                 "cannot set a 0 duration timeout",
             ));
         }
-        match dir {
-            Dir::Read => self.h.group.read_timeout.set(t),
-            Dir::Write => self.h.group.write_timeout.set(t),
-        }
+        self.update_group(|g| match dir {
+            Dir::Read => g.read_timeout.set(t),
+            Dir::Write => g.write_timeout.set(t),
+        });
         Ok(())
     }
 
@@ -289,9 +319,9 @@ impl Socket {
             Dir::Read => (&self.h.read, Events::READ, "read from (or accept on)"),
             Dir::Write => (&self.h.write, Events::WRITE, "write to (or connect)"),
         };
-        let group = &self.h.group;
+        let closed = &self.h.closed;
         slot.wait(self.h.fd, events, timeout, what, || {
-            group.closed.get().then(closed_error)
+            closed.get().then(closed_error)
         })
     }
 
@@ -487,6 +517,8 @@ impl Socket {
             return;
         }
         for m in group.live_members() {
+            // Before the wake-ups: the waiters must see it.
+            m.closed.set(true);
             m.read.cancel();
             m.write.cancel();
             let parked = devnull().is_some_and(|null| park_fd(m.fd, null));

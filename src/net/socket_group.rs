@@ -12,6 +12,9 @@ use super::socket::Handle;
 /// `O_NONBLOCK` flag lives in the open file description), the read and
 /// write timeouts (`SO_RCVTIMEO`/`SO_SNDTIMEO` are socket options), and,
 /// ours, the closed flag: `close()` on any handle closes them all.
+///
+/// These are the canonical values; each handle keeps a copy for its hot
+/// path, which `Socket`'s setters and `close()` update in every live member.
 pub(crate) struct SocketGroup {
     pub(crate) closed: Cell<bool>,
     pub(crate) nonblocking: Cell<bool>,
