@@ -567,9 +567,6 @@ impl HubInner {
         }
     }
 
-    /// Leaves the running greenlet `from` (parking, yielding or dying):
-    /// hands over directly to the next ready greenlet when possible,
-    /// otherwise to the hub.
     /// [`switch_away`](Self::switch_away), not inlined (it and
     /// `switch_into` call each other).
     #[inline(never)]
@@ -577,6 +574,10 @@ impl HubInner {
         self.switch_away(from)
     }
 
+    /// Leaves the running greenlet `from` (parking, yielding or dying):
+    /// hands over directly to the next ready greenlet when possible,
+    /// otherwise to the hub.
+    ///
     /// Inlined into `park`, so that a parked greenlet keeps fewer frames
     /// (cache lines) on its stack.
     #[inline(always)]

@@ -7,6 +7,7 @@
 //! the dead stack is no longer in use.
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use context::{Context, Transfer};
@@ -17,9 +18,13 @@ use super::state::{State, Task};
 thread_local! {
     /// The greenlet running on this thread (never null once the hub exists).
     static CURRENT: Cell<*const State> = const { Cell::new(std::ptr::null()) };
-    /// The last reference to a greenlet that just finished, dropped by the
-    /// next greenlet to run (it cannot be dropped on its own stack).
-    static ZOMBIE: Cell<Option<Rc<dyn Task>>> = const { Cell::new(None) };
+    /// The last reference to a greenlet that just finished (from
+    /// `Rc::into_raw`), dropped by the next greenlet to run (it cannot be
+    /// dropped on its own stack). A raw pointer rather than an `Rc`, so
+    /// that the thread-local has no destructor and each access on the
+    /// switch path is a plain load or store; every switch is followed by
+    /// `after_resume`, which takes it at once, so none is ever left over.
+    static ZOMBIE: Cell<Option<NonNull<dyn Task>>> = const { Cell::new(None) };
 }
 
 /// The running greenlet's state, or null before the hub exists.
@@ -74,8 +79,11 @@ unsafe fn after_resume(t: Transfer) {
     // by ZOMBIE until the line below the store.
     let prev = unsafe { &*(t.data as *const State) };
     prev.ctx.set(Some(t.context));
-    let zombie = ZOMBIE.with(|z| z.take());
-    drop(zombie);
+    if let Some(z) = ZOMBIE.with(|z| z.take()) {
+        // SAFETY: ZOMBIE only ever holds a pointer from `Rc::into_raw`
+        // (in `entry`), taken out exactly once, here.
+        drop(unsafe { Rc::from_raw(z.as_ptr()) });
+    }
 }
 
 /// Prepares `state` to run a greenlet body on `stack` at its first resume.
@@ -108,7 +116,11 @@ extern "C" fn entry(t: Transfer) -> ! {
     super::run_started(state);
     // Hand our last self-reference to whoever runs next, then leave for good.
     let selfref = state.take_selfref();
-    ZOMBIE.with(|z| z.set(selfref));
+    let zombie = selfref.map(|rc| {
+        // SAFETY: `Rc::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(Rc::into_raw(rc) as *mut dyn Task) }
+    });
+    ZOMBIE.with(|z| z.set(zombie));
     crate::hub::hub_inner().switch_away(state);
     // A finished greenlet is never resumed.
     std::process::abort();
