@@ -63,6 +63,9 @@ mod stack_info {
     pub const DEFAULT_STACK_SIZE: usize = super::stack::DEFAULT_STACK_SIZE;
 }
 
+/// `#[repr(C)]` with the state first: its hot fields sit right after the
+/// `Rc` counts (see [`State`]).
+#[repr(C)]
 struct Inner<T> {
     state: State,
     func: Cell<Option<Box<dyn FnOnce() -> T>>>,

@@ -72,29 +72,36 @@ pub(crate) enum DeathEntry {
 }
 type DisplayFn = Box<dyn Fn(&mut fmt::Formatter<'_>) -> fmt::Result>;
 
+/// `#[repr(C)]` so that the fields every park, wake-up and switch touch
+/// come first and share one or two cache lines (with the `Rc` counts just
+/// before them, `Inner` being `#[repr(C)]` with the state first); the
+/// compiler's own order spread them over the whole struct.
+#[repr(C)]
 pub(crate) struct State {
+    // Hot: read or written on every park, wake-up and switch.
+    pub(crate) phase: Cell<Phase>,
+    pub(crate) wake_reason: Cell<WakeReason>,
+    /// Incremented each time a park ends; stale wakers compare it.
+    pub(crate) park_seq: Cell<u64>,
+    pub(crate) ctx: Cell<Option<Context>>,
+    /// The stack's address once set (for the switch's fast path).
+    stack_ptr: Cell<*const GreenletStack>,
+    /// The greenlet's own reference while started and not dead.
+    selfref: RefCell<Option<Rc<dyn Task>>>,
+    pub(crate) throws: RefCell<VecDeque<Throw>>,
+    // Cold.
     pub(crate) id: u64,
     pub(crate) name: RefCell<Option<Rc<str>>>,
     /// A custom Display (the `GreenletRun` object's), if any.
     pub(crate) display: RefCell<Option<DisplayFn>>,
-    pub(crate) phase: Cell<Phase>,
-    pub(crate) ctx: Cell<Option<Context>>,
     stack: RefCell<Option<GreenletStack>>,
-    /// The stack's address once set (for the switch's fast path).
-    stack_ptr: Cell<*const GreenletStack>,
     pub(crate) stack_size: usize,
-    /// Incremented each time a park ends; stale wakers compare it.
-    pub(crate) park_seq: Cell<u64>,
-    pub(crate) wake_reason: Cell<WakeReason>,
-    pub(crate) throws: RefCell<VecDeque<Throw>>,
     pub(crate) outcome: RefCell<Outcome>,
     /// Joiners' wake-ups and links, run in order by the hub after death.
     pub(crate) on_death: RefCell<Vec<(u64, DeathEntry)>>,
     pub(crate) next_link_id: Cell<u64>,
     /// Greenlet-local values by key (few per greenlet: a Vec beats a map).
     pub(crate) locals: RefCell<Vec<(usize, Box<dyn Any>)>>,
-    /// The greenlet's own reference while started and not dead.
-    selfref: RefCell<Option<Rc<dyn Task>>>,
     /// Keeps a spawn_later timer alive until the start.
     pub(crate) start_timer: RefCell<Option<crate::core::Timer>>,
 }
