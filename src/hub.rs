@@ -67,6 +67,8 @@ pub(crate) struct HubInner {
     /// Direct handoffs left before the hub must poll (see DIRECT_BUDGET).
     budget: Cell<u32>,
     next_id: Cell<u64>,
+    /// The default thread pool, created on first use.
+    threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
 }
 
 /// The main and hub greenlets: states with no body.
@@ -306,6 +308,7 @@ impl HubInner {
             rounds_since_poll: Cell::new(0),
             budget: Cell::new(DIRECT_BUDGET),
             next_id: Cell::new(1),
+            threadpool: std::cell::OnceCell::new(),
         }));
         switch::set_current(inner.main.state() as *const State);
         Ok(inner)
@@ -820,6 +823,39 @@ impl Hub {
             park()?;
         }
         Ok(())
+    }
+}
+
+impl Hub {
+    /// The hub's default [`ThreadPool`](crate::threadpool::ThreadPool),
+    /// created on first use with `GEVENT_THREADPOOL_SIZE` workers at most
+    /// (default 10). Each thread's hub has its own. If the variable is
+    /// invalid, the error is printed on stderr (once) and the default size
+    /// is used; [`try_threadpool`](Hub::try_threadpool) reports it instead.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().threadpool();
+    /// assert_eq!(pool.apply(|| 2 + 2)?, 4);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn threadpool(&self) -> crate::threadpool::ThreadPool {
+        crate::threadpool::hub_pool(&self.inner.threadpool, self.inner.remote())
+    }
+
+    /// Like [`threadpool`](Hub::threadpool), but an invalid
+    /// `GEVENT_THREADPOOL_SIZE` is an error (and no pool is created).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable and its value.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().try_threadpool()?;
+    /// assert!(pool.size() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_threadpool(&self) -> std::io::Result<crate::threadpool::ThreadPool> {
+        crate::threadpool::try_hub_pool(&self.inner.threadpool, self.inner.remote())
     }
 }
 

@@ -10,6 +10,8 @@
 //! * [`Greenlet`] ([`spawn`], [`spawn_later`], [`Builder`]), [`joinall`],
 //!   [`wait`], [`iwait`], [`killall`], [`sleep`], [`getcurrent`].
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
+//! * [`threadpool`]: run blocking code on OS threads while greenlets wait
+//!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example
@@ -41,7 +43,9 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod threadpool;
 mod timeout;
+mod wait_list;
 
 pub use error::Error;
 pub use greenlet::{

@@ -1,0 +1,754 @@
+//! [`ThreadPool`]: run blocking or CPU-bound closures on OS threads while
+//! the calling greenlet waits cooperatively (gevent's `gevent.threadpool`).
+//!
+//! Greenlets must never block their thread; code that has to (a blocking
+//! C library, `getaddrinfo`, file I/O, heavy computation) runs on a worker
+//! thread instead, and the greenlet that needs the result parks until it
+//! arrives, while the hub goes on serving every other greenlet.
+//!
+//! * [`ThreadPool::spawn`] returns a [`ThreadResult`] handle;
+//!   [`ThreadPool::apply`] waits for the value; [`ThreadPool::map`] runs a
+//!   function over many items and returns the results in input order.
+//! * Workers start on demand, up to [`size`](ThreadPool::size) (changeable
+//!   with [`set_size`](ThreadPool::set_size)), and retire after
+//!   [`idle_timeout`](ThreadPool::idle_timeout) without work (60 s unless
+//!   changed).
+//! * A panic in a job comes back as `Err(Error::Panicked(message))` on its
+//!   handle; the worker and the pool carry on.
+//! * Results travel back through the hub's cross-thread callback queue
+//!   (libev's async watcher); while a job is out, the hub's loop stays
+//!   alive, so the main greenlet waiting only for a job never gets
+//!   [`Error::LoopExit`].
+//! * Every hub owns a default pool, [`Hub::threadpool`](crate::Hub::threadpool),
+//!   sized from `GEVENT_THREADPOOL_SIZE` (default 10); [`spawn_blocking`]
+//!   and [`run_blocking`] use it.
+//!
+//! A `ThreadPool` and its handles are `!Send`: a pool belongs to the hub
+//! (thread) that created it; each thread's hub has its own default pool.
+//!
+//! # Example
+//!
+//! ```
+//! use gevent::threadpool;
+//! use std::{cell::Cell, rc::Rc, time::Duration};
+//!
+//! let ticks = Rc::new(Cell::new(0));
+//! let t = ticks.clone();
+//! let ticker = gevent::spawn(move || loop {
+//!     t.set(t.get() + 1);
+//!     gevent::sleep(Duration::from_millis(1));
+//! });
+//! // Blocks a worker thread, not the hub: the ticker keeps ticking.
+//! let v = threadpool::run_blocking(|| {
+//!     std::thread::sleep(Duration::from_millis(30));
+//!     42
+//! })?;
+//! assert_eq!(v, 42);
+//! assert!(ticks.get() > 1);
+//! ticker.kill()?;
+//! # Ok::<(), gevent::Error>(())
+//! ```
+
+mod thread_result;
+
+pub use thread_result::ThreadResult;
+
+use std::any::Any;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::hub::{self, RemoteHub, check_can_block, hub_inner, park};
+use crate::wait_list::{Registration, WaitList, WakeCell, expired, park_timer};
+use thread_result::Slot;
+
+/// The size of a hub's default pool when `GEVENT_THREADPOOL_SIZE` is unset.
+pub const DEFAULT_SIZE: usize = 10;
+
+/// How long an idle worker waits for work before it exits, unless changed
+/// with [`ThreadPool::set_idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The environment variable that sizes each hub's default pool.
+pub const SIZE_ENV: &str = "GEVENT_THREADPOOL_SIZE";
+
+/// What a worker sends back: the boxed value, or why there is none.
+type Payload = Result<Box<dyn Any + Send>, Error>;
+
+/// Runs on the hub's thread when a job's payload arrives.
+type Completion = Box<dyn FnOnce(Payload)>;
+
+thread_local! {
+    /// Jobs of this thread's pools whose results have not arrived, by id.
+    static COMPLETIONS: RefCell<HashMap<u64, Completion>> = RefCell::new(HashMap::new());
+}
+
+/// Hands a payload to the completion registered under `id` (on the hub).
+fn deliver(id: u64, payload: Payload) {
+    let c = COMPLETIONS
+        .try_with(|m| m.borrow_mut().remove(&id))
+        .ok()
+        .flatten();
+    if let Some(c) = c {
+        c(payload);
+    }
+}
+
+/// A job as the workers see it. Dropped without running (the pool could
+/// not start a worker for it), it still reports back, so that no waiter
+/// hangs.
+struct Job {
+    id: u64,
+    remote: RemoteHub,
+    work: Option<Box<dyn FnOnce() -> Payload + Send>>,
+}
+
+impl Job {
+    fn run(mut self) {
+        if let Some(w) = self.work.take() {
+            let payload = w();
+            self.send(payload);
+        }
+    }
+
+    fn send(&self, payload: Payload) {
+        let id = self.id;
+        if let Err(e) = self.remote.run_callback(move || deliver(id, payload)) {
+            eprintln!("gevent: a thread-pool result could not be delivered: {e}");
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if self.work.take().is_some() {
+            self.send(Err(Error::killed(io::Error::other(
+                "the thread pool discarded the job: no worker thread could be started",
+            ))));
+        }
+    }
+}
+
+/// The state shared with the worker threads.
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when a job is queued or the workers must re-check.
+    work: Condvar,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// The most workers allowed.
+    size: usize,
+    /// Live workers (counted from before the thread starts to after its
+    /// last use of the queue).
+    threads: usize,
+    /// Workers waiting for a job.
+    idle: usize,
+    idle_timeout: Duration,
+    /// Every `ThreadPool` handle is gone: drain the queue, then exit.
+    closed: bool,
+    next_worker: u64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Jobs run outside the lock and catch their panics, so poisoning
+        // cannot leave the queue inconsistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a job and starts a worker if no idle one can take it.
+    fn submit(self: &Arc<Self>, job: Job) {
+        let mut q = self.lock();
+        q.jobs.push_back(job);
+        if q.jobs.len() > q.idle && q.threads < q.size {
+            self.start_workers(q, 1);
+        } else {
+            drop(q);
+            self.work.notify_one();
+        }
+    }
+
+    /// Starts up to `n` workers (within the size), releasing the lock. If
+    /// none can be started and none is alive, the queued jobs are dropped
+    /// (they report the failure to their handles).
+    fn start_workers(self: &Arc<Self>, mut q: MutexGuard<'_, Queue>, n: usize) {
+        let n = n.min(q.size.saturating_sub(q.threads));
+        let mut names = Vec::with_capacity(n);
+        for _ in 0..n {
+            q.threads += 1;
+            q.next_worker += 1;
+            names.push(format!("gevent-threadpool-{}", q.next_worker));
+        }
+        drop(q);
+        self.work.notify_one();
+        let mut failure = None;
+        for name in names {
+            let shared = self.clone();
+            if let Err(e) = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || worker(shared))
+            {
+                failure = Some(e);
+                self.lock().threads -= 1;
+            }
+        }
+        if let Some(e) = failure {
+            let mut q = self.lock();
+            if q.threads == 0 {
+                let orphans: Vec<Job> = q.jobs.drain(..).collect();
+                drop(q);
+                eprintln!("gevent: cannot start a thread-pool worker: {e}");
+                drop(orphans);
+            }
+        }
+    }
+}
+
+fn worker(shared: Arc<Shared>) {
+    let mut q = shared.lock();
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        if q.threads > q.size {
+            break; // the pool shrank
+        }
+        if let Some(job) = q.jobs.pop_front() {
+            drop(q);
+            job.run();
+            q = shared.lock();
+            idle_since = None;
+            continue;
+        }
+        if q.closed {
+            break;
+        }
+        let since = *idle_since.get_or_insert_with(Instant::now);
+        let left = q.idle_timeout.saturating_sub(since.elapsed());
+        if left.is_zero() {
+            break; // idle too long: retire
+        }
+        q.idle += 1;
+        q = match shared.work.wait_timeout(q, left) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        };
+        q.idle -= 1;
+    }
+    q.threads -= 1;
+}
+
+/// The hub-side part of a pool.
+struct Local {
+    shared: Arc<Shared>,
+    remote: RemoteHub,
+    /// Jobs submitted whose results have not been delivered yet.
+    pending: Cell<usize>,
+    /// Greenlets in `join`.
+    joiners: WaitList,
+}
+
+impl Local {
+    fn delivered(&self) {
+        hub_inner().remote_done();
+        let n = self.pending.get() - 1;
+        self.pending.set(n);
+        if n == 0 {
+            self.joiners.wake_all();
+        }
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // Workers finish the queued jobs, then exit without idling.
+        self.shared.lock().closed = true;
+        self.shared.work.notify_all();
+    }
+}
+
+/// A pool of OS worker threads for blocking work, used from greenlets:
+/// the caller parks while its job runs, and the hub keeps serving the
+/// other greenlets. See the [module docs](self).
+///
+/// Cloning the handle shares the pool. When the last handle (and the last
+/// unfinished job) is gone, the workers finish the queued jobs and exit.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::threadpool::ThreadPool;
+///
+/// let pool = ThreadPool::new(4)?;
+/// let squares = pool.map(1..=5u32, |x| x * x);
+/// let squares: Vec<u32> = squares.into_iter().collect::<Result<_, _>>()?;
+/// assert_eq!(squares, [1, 4, 9, 16, 25]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ThreadPool {
+    local: Rc<Local>,
+}
+
+fn zero_size() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "a thread pool needs at least one worker (size 0 given)",
+    )
+}
+
+impl ThreadPool {
+    /// A pool of at most `size` worker threads, for this thread's hub.
+    /// Workers start on demand, so an unused pool costs no thread.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `size` is 0; the hub's creation error if this
+    /// thread has no hub yet and its loop cannot be created.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(8)?;
+    /// assert_eq!((pool.size(), pool.thread_count()), (8, 0));
+    /// assert!(gevent::threadpool::ThreadPool::new(0).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new(size: usize) -> io::Result<ThreadPool> {
+        if size == 0 {
+            return Err(zero_size());
+        }
+        crate::try_get_hub()?;
+        Ok(ThreadPool::create(size, hub_inner().remote()))
+    }
+
+    /// A pool of at most `size` (at least 1) workers reporting to `remote`.
+    fn create(size: usize, remote: RemoteHub) -> ThreadPool {
+        ThreadPool {
+            local: Rc::new(Local {
+                shared: Arc::new(Shared {
+                    queue: Mutex::new(Queue {
+                        jobs: VecDeque::new(),
+                        size: size.max(1),
+                        threads: 0,
+                        idle: 0,
+                        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                        closed: false,
+                        next_worker: 0,
+                    }),
+                    work: Condvar::new(),
+                }),
+                remote,
+                pending: Cell::new(0),
+                joiners: WaitList::default(),
+            }),
+        }
+    }
+
+    /// Runs `f` on a worker thread; returns at once with the job's handle.
+    /// The job waits in the queue while every worker is busy and no more
+    /// may be started.
+    ///
+    /// If no worker thread can be started at all (the system refuses new
+    /// threads), the handle gets `Err(Error::Killed(..))` saying so.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(2)?;
+    /// let jobs: Vec<_> = (0..4u64).map(|i| pool.spawn(move || i * 10)).collect();
+    /// let values: Vec<u64> = jobs.iter().map(|j| j.get().unwrap()).collect();
+    /// assert_eq!(values, [0, 10, 20, 30]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<T, F>(&self, f: F) -> ThreadResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let hub = hub_inner();
+        let id = hub.next_id();
+        let slot = Slot::<T>::new();
+        let s = slot.clone();
+        let local = self.local.clone();
+        let completion: Completion = Box::new(move |payload: Payload| {
+            let r = payload.and_then(|b| match b.downcast::<T>() {
+                Ok(v) => Ok(*v),
+                Err(_) => Err(Error::Panicked(
+                    "thread pool: result of the wrong type".into(),
+                )),
+            });
+            s.complete(r);
+            local.delivered();
+        });
+        COMPLETIONS.with(|m| m.borrow_mut().insert(id, completion));
+        hub.remote_expect();
+        self.local.pending.set(self.local.pending.get() + 1);
+        let work = Box::new(move || -> Payload {
+            match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => Ok(Box::new(v) as Box<dyn Any + Send>),
+                Err(p) => {
+                    let msg = hub::panic_message(&*p);
+                    // A payload whose Drop panics must not kill the worker.
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
+                    Err(Error::Panicked(msg.into()))
+                }
+            }
+        });
+        self.local.shared.submit(Job {
+            id,
+            remote: self.local.remote.clone(),
+            work: Some(work),
+        });
+        ThreadResult::new(slot)
+    }
+
+    /// Runs `f` on a worker thread and waits for its value (spawn + get).
+    ///
+    /// # Errors
+    ///
+    /// `Error::Panicked(message)` if `f` panicked, or as for
+    /// [`ThreadResult::get`].
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(1)?;
+    /// let text = pool.apply(|| std::fs::read_to_string("Cargo.toml").map(|s| s.len()))?;
+    /// assert!(text? > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn apply<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.spawn(f).get()
+    }
+
+    /// Runs `f` over every item on the workers (as many at once as the
+    /// pool allows) and waits for all; returns the results in input order,
+    /// each `Err(Error::Panicked(..))` where `f` panicked.
+    ///
+    /// Every item is queued at once; if waiting is impossible (say, called
+    /// from the hub), the remaining entries hold that error.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(3)?;
+    /// let r = pool.map(["1", "x", "3"], |s| s.parse::<u8>().unwrap());
+    /// assert_eq!(r[0].as_ref().ok(), Some(&1));
+    /// assert!(r[1].is_err());
+    /// assert_eq!(r[2].as_ref().ok(), Some(&3));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn map<I, T, F>(&self, items: I, f: F) -> Vec<Result<T, Error>>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let jobs: Vec<ThreadResult<T>> = items
+            .into_iter()
+            .map(|item| {
+                let f = f.clone();
+                self.spawn(move || f(item))
+            })
+            .collect();
+        jobs.iter().map(|j| j.get()).collect()
+    }
+
+    /// The most worker threads the pool runs at once.
+    ///
+    /// ```
+    /// assert_eq!(gevent::threadpool::ThreadPool::new(3)?.size(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn size(&self) -> usize {
+        self.local.shared.lock().size
+    }
+
+    /// Changes the most worker threads. Growing starts workers for queued
+    /// jobs at once; shrinking lets surplus workers exit when they finish
+    /// their current job (running jobs are never interrupted).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `size` is 0.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(1)?;
+    /// pool.set_size(4)?;
+    /// assert_eq!(pool.size(), 4);
+    /// assert!(pool.set_size(0).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_size(&self, size: usize) -> io::Result<()> {
+        if size == 0 {
+            return Err(zero_size());
+        }
+        let shared = &self.local.shared;
+        let mut q = shared.lock();
+        q.size = size;
+        if q.threads > size {
+            drop(q);
+            shared.work.notify_all();
+        } else {
+            let want = q.jobs.len().saturating_sub(q.idle);
+            if want > 0 {
+                shared.start_workers(q, want);
+            }
+        }
+        Ok(())
+    }
+
+    /// How many worker threads are alive now (busy or idle).
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(2)?;
+    /// assert_eq!(pool.thread_count(), 0); // started on demand
+    /// pool.apply(|| ())?;
+    /// assert_eq!(pool.thread_count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn thread_count(&self) -> usize {
+        self.local.shared.lock().threads
+    }
+
+    /// Jobs submitted through this pool whose results have not been
+    /// delivered yet (queued, running, or on their way back).
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(1)?;
+    /// let job = pool.spawn(|| ());
+    /// assert_eq!(pool.pending(), 1);
+    /// job.wait()?;
+    /// assert_eq!(pool.pending(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pending(&self) -> usize {
+        self.local.pending.get()
+    }
+
+    /// How long an idle worker waits for a job before it exits.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(1)?;
+    /// assert_eq!(pool.idle_timeout(), gevent::threadpool::DEFAULT_IDLE_TIMEOUT);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn idle_timeout(&self) -> Duration {
+        self.local.shared.lock().idle_timeout
+    }
+
+    /// Sets how long an idle worker waits for a job before it exits
+    /// (counted from when it became idle; `Duration::ZERO` retires workers
+    /// as soon as the queue is empty).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gevent::threadpool::ThreadPool::new(1)?;
+    /// pool.set_idle_timeout(Duration::from_millis(10));
+    /// assert_eq!(pool.idle_timeout(), Duration::from_millis(10));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_idle_timeout(&self, timeout: Duration) {
+        self.local.shared.lock().idle_timeout = timeout;
+        self.local.shared.work.notify_all();
+    }
+
+    /// Waits until every job submitted through this pool has finished and
+    /// its result has been delivered (jobs submitted meanwhile included).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BlockingInHub`] or [`Error::Unwinding`] if the caller
+    /// cannot block.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(2)?;
+    /// for _ in 0..4 {
+    ///     pool.spawn(|| std::thread::sleep(std::time::Duration::from_millis(5)));
+    /// }
+    /// pool.join()?;
+    /// assert_eq!(pool.pending(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn join(&self) -> Result<(), Error> {
+        self.join_inner(None).map(|_| ())
+    }
+
+    /// Like [`join`](ThreadPool::join), at most `timeout`; returns whether
+    /// all jobs were done.
+    ///
+    /// # Errors
+    ///
+    /// As for [`join`](ThreadPool::join).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gevent::threadpool::ThreadPool::new(1)?;
+    /// pool.spawn(|| std::thread::sleep(Duration::from_millis(50)));
+    /// assert!(!pool.join_timeout(Duration::ZERO)?);
+    /// assert!(pool.join_timeout(Duration::from_secs(10))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        self.join_inner(Some(timeout))
+    }
+
+    fn join_inner(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        if self.local.pending.get() == 0 {
+            return Ok(true);
+        }
+        check_can_block()?;
+        let cell = WakeCell::new_rc();
+        let _reg = Registration::new(&self.local.joiners, &cell);
+        let timer = park_timer(timeout, &cell)?;
+        loop {
+            if self.local.pending.get() == 0 {
+                return Ok(true);
+            }
+            if expired(&timer) {
+                return Ok(false);
+            }
+            cell.arm();
+            park()?;
+        }
+    }
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let q = self.local.shared.lock();
+        f.debug_struct("ThreadPool")
+            .field("size", &q.size)
+            .field("threads", &q.threads)
+            .field("idle", &q.idle)
+            .field("queued", &q.jobs.len())
+            .field("pending", &self.local.pending.get())
+            .finish()
+    }
+}
+
+/// Parses a pool size as given in `GEVENT_THREADPOOL_SIZE`: a positive
+/// decimal integer (surrounding blanks allowed).
+///
+/// # Errors
+///
+/// `InvalidInput` naming the variable and the value, for anything else
+/// (empty, not a number, zero).
+///
+/// ```
+/// use gevent::threadpool::parse_size;
+/// assert_eq!(parse_size(" 16 ")?, 16);
+/// assert!(parse_size("0").is_err());
+/// assert!(parse_size("lots").unwrap_err().to_string().contains("GEVENT_THREADPOOL_SIZE"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn parse_size(value: &str) -> io::Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{SIZE_ENV}={value:?} is not a valid thread pool size (a whole number of at least 1)"
+            ),
+        )),
+    }
+}
+
+/// The size for a hub's default pool from `GEVENT_THREADPOOL_SIZE`:
+/// [`DEFAULT_SIZE`] when unset.
+///
+/// # Errors
+///
+/// As for [`parse_size`] when the variable is set to an invalid value
+/// (or is not Unicode).
+///
+/// ```
+/// let n = gevent::threadpool::size_from_env()?;
+/// assert!(n >= 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn size_from_env() -> io::Result<usize> {
+    match std::env::var(SIZE_ENV) {
+        Ok(v) => parse_size(&v),
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_SIZE),
+        Err(std::env::VarError::NotUnicode(v)) => parse_size(&v.to_string_lossy()),
+    }
+}
+
+/// Runs `f` on the hub's default pool ([`Hub::threadpool`](crate::Hub::threadpool));
+/// returns at once with the job's handle.
+///
+/// ```
+/// let job = gevent::threadpool::spawn_blocking(|| std::env::current_dir());
+/// assert!(job.get()?.is_ok());
+/// # Ok::<(), gevent::Error>(())
+/// ```
+pub fn spawn_blocking<T, F>(f: F) -> ThreadResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    crate::get_hub().threadpool().spawn(f)
+}
+
+/// Runs `f` on the hub's default pool and waits (cooperatively) for its
+/// value: the way to call blocking code from a greenlet.
+///
+/// # Errors
+///
+/// `Error::Panicked(message)` if `f` panicked, or as for
+/// [`ThreadResult::get`].
+///
+/// ```
+/// use std::net::ToSocketAddrs;
+/// let addrs = gevent::threadpool::run_blocking(|| {
+///     ("localhost", 80).to_socket_addrs().map(|a| a.count())
+/// })?;
+/// assert!(addrs? >= 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_blocking<T, F>(f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    spawn_blocking(f).get()
+}
+
+/// The hub's default pool, created on first use (for `Hub::threadpool`):
+/// an invalid `GEVENT_THREADPOOL_SIZE` is printed once per process and
+/// [`DEFAULT_SIZE`] is used.
+pub(crate) fn hub_pool(cell: &OnceCell<ThreadPool>, remote: RemoteHub) -> ThreadPool {
+    cell.get_or_init(|| {
+        let size = size_from_env().unwrap_or_else(|e| {
+            static REPORTED: AtomicBool = AtomicBool::new(false);
+            if !REPORTED.swap(true, Ordering::Relaxed) {
+                eprintln!("gevent: {e}; using {DEFAULT_SIZE}");
+            }
+            DEFAULT_SIZE
+        });
+        ThreadPool::create(size, remote)
+    })
+    .clone()
+}
+
+/// Like [`hub_pool`], but an invalid `GEVENT_THREADPOOL_SIZE` is an error
+/// (for `Hub::try_threadpool`).
+pub(crate) fn try_hub_pool(
+    cell: &OnceCell<ThreadPool>,
+    remote: RemoteHub,
+) -> io::Result<ThreadPool> {
+    if let Some(p) = cell.get() {
+        return Ok(p.clone());
+    }
+    let size = size_from_env()?;
+    Ok(cell
+        .get_or_init(|| ThreadPool::create(size, remote))
+        .clone())
+}
