@@ -43,6 +43,7 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod resolver;
 pub mod threadpool;
 mod timeout;
 mod wait_list;
