@@ -11,7 +11,7 @@
 //! waits for slots in the pool's FIFO queue like any other spawner.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::members::{Members, Ticket};
@@ -24,6 +24,15 @@ pub(crate) type TaskFn<T> = Box<dyn FnOnce() -> T>;
 
 /// The input, with `f` already bound to each item.
 pub(crate) type Source<'a, T, E> = Box<dyn Iterator<Item = Result<TaskFn<T>, E>> + 'a>;
+
+/// One item taken from the input, by index (see `Engine::window`).
+enum Entry<T> {
+    Running(GreenletRef),
+    /// Finished; waiting for its turn (ordered only).
+    Done(Result<T, Error>),
+    /// Handed out; kept only until the entries before it are.
+    Yielded,
+}
 
 /// What finished tasks leave for the consumer.
 struct Arrivals<T> {
@@ -41,10 +50,12 @@ pub(crate) struct Engine<'a, T: 'static, E> {
     /// Results yielded.
     yielded: u64,
     arrivals: Rc<Arrivals<T>>,
-    /// Finished, for the ordered iterator: by index, until their turn.
-    parked: HashMap<u64, Result<T, Error>>,
-    /// Tasks spawned and not yet finished, by index.
-    running: HashMap<u64, GreenletRef>,
+    /// The items from index `base` on that were taken and not yet
+    /// yielded (with `Yielded` gaps when unordered).
+    window: VecDeque<Entry<T>>,
+    base: u64,
+    /// Tasks spawned and not yet collected as finished.
+    running: usize,
     /// The input's error and its index: the iteration ends there.
     input_error: Option<(u64, E)>,
     /// Our place in the pool's slot queue.
@@ -70,8 +81,9 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
                 done: RefCell::new(VecDeque::new()),
                 consumer: WakeCell::new_rc(),
             }),
-            parked: HashMap::new(),
-            running: HashMap::new(),
+            window: VecDeque::new(),
+            base: 0,
+            running: 0,
             input_error: None,
             ticket: None,
             finished: false,
@@ -126,7 +138,8 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
                         arrivals.done.borrow_mut().push_back((index, v));
                         arrivals.consumer.wake();
                     }));
-                    self.running.insert(index, r);
+                    self.window.push_back(Entry::Running(r));
+                    self.running += 1;
                 }
             }
         }
@@ -136,15 +149,24 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
         }
     }
 
-    /// Moves finished tasks out of the shared queue.
+    /// Moves finished tasks out of the shared queue (ordered only; the
+    /// unordered iterator yields straight from it).
     fn collect(&mut self) {
         if !self.ordered {
             return;
         }
-        let done = std::mem::take(&mut *self.arrivals.done.borrow_mut());
-        for (i, v) in done {
-            self.running.remove(&i);
-            self.parked.insert(i, v);
+        let mut done = self.arrivals.done.borrow_mut();
+        for (i, v) in done.drain(..) {
+            self.running -= 1;
+            self.window[(i - self.base) as usize] = Entry::Done(v);
+        }
+    }
+
+    /// Drops the handed-out entries at the front of the window.
+    fn trim(&mut self) {
+        while matches!(self.window.front(), Some(Entry::Yielded)) {
+            self.window.pop_front();
+            self.base += 1;
         }
     }
 
@@ -157,9 +179,11 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
 
     fn kill_running(&mut self) {
         // Killing an unstarted task runs its death callbacks at once; they
-        // only touch `arrivals` and the group, never `running`.
-        for (_, g) in self.running.drain() {
-            g.kill_nowait();
+        // only touch `arrivals` and the group, never the window.
+        for e in std::mem::take(&mut self.window) {
+            if let Entry::Running(g) = e {
+                g.kill_nowait();
+            }
         }
     }
 
@@ -172,21 +196,26 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
             self.fill();
             self.collect();
             if self.ordered {
-                if let Some(v) = self.parked.remove(&self.yielded) {
-                    self.yielded += 1;
-                    return Some(v.map_err(E::from));
+                if matches!(self.window.front(), Some(Entry::Done(_))) {
+                    if let Some(Entry::Done(v)) = self.window.pop_front() {
+                        self.base += 1;
+                        self.yielded += 1;
+                        return Some(v.map_err(E::from));
+                    }
                 }
             } else {
                 let first = self.arrivals.done.borrow_mut().pop_front();
                 if let Some((i, v)) = first {
-                    self.running.remove(&i);
+                    self.window[(i - self.base) as usize] = Entry::Yielded;
+                    self.trim();
+                    self.running -= 1;
                     self.yielded += 1;
                     return Some(v.map_err(E::from));
                 }
             }
             // Everything taken has been yielded (in order: an input error
             // comes after every item before it).
-            if self.running.is_empty() && self.source.is_none() {
+            if self.running == 0 && self.source.is_none() {
                 self.finished = true;
                 self.ticket = None;
                 return self.input_error.take().map(|(_, e)| Err(e));
@@ -207,8 +236,10 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
 impl<T: 'static, E> Drop for Engine<'_, T, E> {
     fn drop(&mut self) {
         self.ticket = None;
-        for (_, g) in self.running.drain() {
-            g.kill_nowait();
+        for e in std::mem::take(&mut self.window) {
+            if let Entry::Running(g) = e {
+                g.kill_nowait();
+            }
         }
     }
 }
