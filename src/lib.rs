@@ -10,6 +10,8 @@
 //! * [`Greenlet`] ([`spawn`], [`spawn_later`], [`Builder`]), [`joinall`],
 //!   [`wait`], [`iwait`], [`killall`], [`sleep`], [`getcurrent`].
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
+//! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
+//!   greenlets (the pool bounded) with `map`/`imap`.
 //! * [`threadpool`]: run blocking code on OS threads while greenlets wait
 //!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`Error`]: everything that is not an `io::Error`.
@@ -43,6 +45,7 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod pool;
 pub mod resolver;
 pub mod threadpool;
 mod timeout;

@@ -30,21 +30,24 @@
 //!
 //! ```
 //! use gevent::threadpool;
-//! use std::{cell::Cell, rc::Rc, time::Duration};
+//! use std::{sync::mpsc, time::Duration};
 //!
-//! let ticks = Rc::new(Cell::new(0));
-//! let t = ticks.clone();
-//! let ticker = gevent::spawn(move || loop {
-//!     t.set(t.get() + 1);
-//!     gevent::sleep(Duration::from_millis(1));
+//! let (tx, rx) = mpsc::channel();
+//! let ticker = gevent::spawn(move || {
+//!     let mut ticks = 0;
+//!     loop {
+//!         ticks += 1;
+//!         if ticks == 3 {
+//!             tx.send(ticks).unwrap();
+//!         }
+//!         gevent::sleep(Duration::from_millis(1));
+//!     }
 //! });
-//! // Blocks a worker thread, not the hub: the ticker keeps ticking.
-//! let v = threadpool::run_blocking(|| {
-//!     std::thread::sleep(Duration::from_millis(30));
-//!     42
-//! })?;
-//! assert_eq!(v, 42);
-//! assert!(ticks.get() > 1);
+//! // The job blocks its worker thread until the ticker has ticked three
+//! // times, which only happens because the hub keeps running greenlets
+//! // while this one waits for the job.
+//! let ticks = threadpool::run_blocking(move || rx.recv_timeout(Duration::from_secs(10)))?;
+//! assert_eq!(ticks, Ok(3));
 //! ticker.kill()?;
 //! # Ok::<(), gevent::Error>(())
 //! ```
@@ -353,6 +356,10 @@ impl ThreadPool {
     /// Runs `f` on a worker thread; returns at once with the job's handle.
     /// The job waits in the queue while every worker is busy and no more
     /// may be started.
+    ///
+    /// `f` runs on a plain OS thread: blocking there is the point. It
+    /// should not use greenlet operations (they would give the worker
+    /// thread a hub of its own).
     ///
     /// If no worker thread can be started at all (the system refuses new
     /// threads), the handle gets `Err(Error::Killed(..))` saying so.

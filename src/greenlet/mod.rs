@@ -735,6 +735,23 @@ macro_rules! untyped_methods {
 untyped_methods!(Greenlet<T>, g => g.inner.clone() as Rc<dyn Task>, &g.inner.state);
 untyped_methods!(GreenletRef, g => g.task.clone(), g.task.state());
 
+impl GreenletRef {
+    /// Crate-internal bookkeeping (pools): runs `f` when the greenlet dies,
+    /// at once and in order with joiner wake-ups, before user links. `f`
+    /// must neither block nor panic. Returns `None` (and drops `f`) if the
+    /// greenlet is already dead. Remove it with [`unlink`](Self::unlink).
+    pub(crate) fn on_death_inline(&self, f: Box<dyn FnOnce()>) -> Option<LinkId> {
+        let s = self.task.state();
+        if s.is_dead() {
+            return None;
+        }
+        let id = s.next_link_id.get();
+        s.next_link_id.set(id + 1);
+        s.on_death.borrow_mut().push((id, DeathEntry::Inline(f)));
+        Some(LinkId(id))
+    }
+}
+
 impl<T: 'static> Greenlet<T> {
     fn add_link(&self, f: Box<dyn FnOnce()>) -> LinkId {
         let s = &self.inner.state;
