@@ -66,6 +66,9 @@ pub(crate) struct HubInner {
     rounds_since_poll: Cell<u32>,
     /// Direct handoffs left before the hub must poll (see DIRECT_BUDGET).
     budget: Cell<u32>,
+    /// Greenlets started and not yet finished; the hub is torn down at
+    /// thread exit only when this is zero.
+    live: Cell<usize>,
     next_id: Cell<u64>,
     /// The default thread pool, created on first use.
     threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
@@ -83,8 +86,48 @@ impl Task for Special {
     fn run_body(&self) {}
 }
 
+/// Tears the hub down when its thread exits, so that threads that used
+/// greenlets do not leak their loop's file descriptors and stacks.
+///
+/// Only done when no started greenlet is still unfinished: a greenlet
+/// parked forever keeps everything (its stack may reference the loop), and
+/// then the hub is leaked, as gevent leaks a hub whose greenlets never end.
+struct HubGuard;
+
+impl Drop for HubGuard {
+    fn drop(&mut self) {
+        let p = HUB.with(|h| h.get());
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: hubs are leaked until here, so `p` is valid.
+        let hub = unsafe { &*p };
+        let on_main = std::ptr::eq(switch::current_ptr(), hub.main.state());
+        if hub.live.get() != 0 || !on_main {
+            return;
+        }
+        HUB.with(|h| h.set(std::ptr::null()));
+        switch::set_current(std::ptr::null());
+        crate::greenlet::stack::leave();
+        // The hub greenlet is suspended between rounds (never inside
+        // ev_run, which only wakes greenlets through the queue) and will
+        // never be resumed: release its stack without unwinding it (what
+        // its frames reference is simply leaked), break the self-reference
+        // cycles, and drop the hub, which destroys the loop once no watcher
+        // keeps it alive.
+        drop(hub.ready.borrow_mut().drain(..).collect::<Vec<_>>());
+        drop(hub.hub.state().take_stack());
+        drop(hub.hub.state().take_selfref());
+        drop(hub.main.state().take_selfref());
+        // SAFETY: `p` came from Box::leak in `create`; HUB no longer points
+        // at it and no greenlet of this thread can run again.
+        drop(unsafe { Box::from_raw(p as *mut HubInner) });
+    }
+}
+
 thread_local! {
     static HUB: Cell<*const HubInner> = const { Cell::new(std::ptr::null()) };
+    static HUB_GUARD: HubGuard = const { HubGuard };
     /// The backend chosen with `set_hub_backend` before the hub was created.
     static REQUESTED_BACKEND: Cell<Option<Backend>> = const { Cell::new(None) };
 }
@@ -307,10 +350,14 @@ impl HubInner {
             remote_pending: Cell::new(0),
             rounds_since_poll: Cell::new(0),
             budget: Cell::new(DIRECT_BUDGET),
+            live: Cell::new(0),
             next_id: Cell::new(1),
             threadpool: std::cell::OnceCell::new(),
         }));
         switch::set_current(inner.main.state() as *const State);
+        // Registers the teardown at thread exit (a no-op if the thread's
+        // TLS is already being destroyed: then the hub is simply leaked).
+        let _ = HUB_GUARD.try_with(|_| {});
         Ok(inner)
     }
 
@@ -448,7 +495,13 @@ impl HubInner {
         switch::prepare(s, &stack);
         s.set_stack(stack);
         s.set_selfref(t.clone());
+        self.live.set(self.live.get() + 1);
         true
+    }
+
+    /// A started greenlet finished.
+    pub(crate) fn greenlet_finished(&self) {
+        self.live.set(self.live.get().saturating_sub(1));
     }
 
     /// Switches from `from` (running) into `t`, starting it first if

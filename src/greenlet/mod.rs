@@ -1249,6 +1249,7 @@ pub(crate) fn run_started(state: &State) {
     }
     *state.outcome.borrow_mut() = outcome;
     state.phase.set(Phase::Dead);
+    hub_inner().greenlet_finished();
     schedule_death_callbacks(state);
     drop(task);
 }

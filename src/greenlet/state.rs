@@ -143,6 +143,12 @@ impl State {
         );
     }
 
+    /// Removes the stack (only for a greenlet that will never run again).
+    pub(crate) fn take_stack(&self) -> Option<GreenletStack> {
+        self.stack_ptr.set(std::ptr::null());
+        self.stack.borrow_mut().take()
+    }
+
     /// The stack, or null for the main greenlet.
     #[inline]
     pub(crate) fn stack_ptr(&self) -> *const GreenletStack {
