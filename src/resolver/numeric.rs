@@ -86,7 +86,8 @@ pub(crate) fn getnameinfo(
     flags: NiFlags,
 ) -> Option<io::Result<(String, String)>> {
     if flags.contains(NiFlags::NUMERICHOST) && !flags.contains(NiFlags::NAMEREQD) {
-        if flags.contains(NiFlags::NUMERICSERV) {
+        let scoped = matches!(addr, SocketAddr::V6(a) if a.scope_id() != 0);
+        if flags.contains(NiFlags::NUMERICSERV) && !scoped {
             return Some(Ok((addr.ip().to_string(), addr.port().to_string())));
         }
         return Some(sys::getnameinfo(addr, flags));
@@ -153,6 +154,22 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn getnameinfo_same_as_libc() {
+        for a in [
+            "127.0.0.1:80",
+            "[::1]:443",
+            "[::ffff:10.0.0.1]:1",
+            "[fe80::1%1]:22",
+            "0.0.0.0:0",
+        ] {
+            let a: SocketAddr = a.parse().unwrap();
+            let f = NiFlags::NUMERICHOST | NiFlags::NUMERICSERV;
+            let fast = getnameinfo(&a, f).unwrap().unwrap();
+            assert_eq!(fast, sys::getnameinfo(&a, f).unwrap(), "{a}");
         }
     }
 
