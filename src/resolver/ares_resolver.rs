@@ -223,6 +223,77 @@ impl AresResolver {
         }
     }
 
+    /// `getaddrinfo` through c-ares, with `extra` c-ares flags.
+    fn addrinfo(
+        &self,
+        host: &str,
+        service: Service<'_>,
+        hints: &Hints,
+        extra: AddrInfoFlags,
+    ) -> io::Result<Vec<AddrInfo>> {
+        if let Some(r) = numeric::getaddrinfo(host, service, hints) {
+            return r;
+        }
+        sys::c_string(host, "host name")?;
+        let subject = sys::subject(host, service);
+        let mut flags = hints.flags;
+        let svc = match service {
+            Service::None => None,
+            Service::Port(p) => {
+                flags |= AiFlags::NUMERICSERV;
+                Some(p.to_string())
+            }
+            Service::Name(s) => {
+                sys::c_string(s, "service")?;
+                Some(s.to_string())
+            }
+        };
+        let chints = AddrInfoHints {
+            flags: ares_ai_flags(flags) | extra,
+            family: Some(match hints.family {
+                Family::Any => AddressFamily::UNSPEC,
+                Family::V4 => AddressFamily::INET,
+                Family::V6 => AddressFamily::INET6,
+            }),
+            socktype: hints.socktype.as_raw(),
+            protocol: hints.protocol,
+        };
+        let want_canon = flags.contains(AiFlags::CANONNAME);
+        let answer: GaiAnswer = self.query(|ch, deliver| {
+            ch.get_addrinfo(host, svc.as_deref(), &chints, move |r| {
+                deliver(r.map(|res| {
+                    let canon = want_canon.then(|| {
+                        res.cnames()
+                            .last()
+                            .map(|c| c.name().to_string())
+                            .or_else(|| res.name().map(str::to_string))
+                    });
+                    let nodes = res
+                        .nodes()
+                        .filter_map(|n| Some((n.socket_addr()?, n.socktype(), n.protocol())))
+                        .collect();
+                    (canon.flatten(), nodes)
+                }))
+            });
+        })?;
+        let (canon, nodes) = answer.map_err(|e| ares_error(e, &subject))?;
+        let mut out = Vec::with_capacity(nodes.len());
+        for (addr, t, p) in nodes {
+            expand(addr, t, p, &mut out);
+        }
+        if out.is_empty() {
+            return Err(sys::lookup_error(
+                io::ErrorKind::NotFound,
+                &subject,
+                "no address",
+            ));
+        }
+        if want_canon {
+            out[0].canonname = Some(canon.unwrap_or_else(|| host.to_string()));
+        }
+        Ok(out)
+    }
+
     /// Starts a query with `start` and waits for its answer.
     fn query<T, S>(&self, start: S) -> io::Result<T>
     where
@@ -437,67 +508,31 @@ impl Resolve for AresResolver {
         service: Service<'_>,
         hints: &Hints,
     ) -> io::Result<Vec<AddrInfo>> {
-        if let Some(r) = numeric::getaddrinfo(host, service, hints) {
-            return r;
+        self.addrinfo(host, service, hints, AddrInfoFlags::empty())
+    }
+
+    fn gethostbyname(&self, name: &str) -> io::Result<Ipv4Addr> {
+        check_name(name)?;
+        if let Some(ip) = numeric::gethostbyname(name) {
+            return Ok(ip);
         }
-        sys::c_string(host, "host name")?;
-        let subject = sys::subject(host, service);
-        let mut flags = hints.flags;
-        let svc = match service {
-            Service::None => None,
-            Service::Port(p) => {
-                flags |= AiFlags::NUMERICSERV;
-                Some(p.to_string())
-            }
-            Service::Name(s) => {
-                sys::c_string(s, "service")?;
-                Some(s.to_string())
-            }
-        };
-        let chints = AddrInfoHints {
-            flags: ares_ai_flags(flags),
-            family: Some(match hints.family {
-                Family::Any => AddressFamily::UNSPEC,
-                Family::V4 => AddressFamily::INET,
-                Family::V6 => AddressFamily::INET6,
-            }),
-            socktype: hints.socktype.as_raw(),
-            protocol: hints.protocol,
-        };
-        let want_canon = flags.contains(AiFlags::CANONNAME);
-        let answer: GaiAnswer = self.query(|ch, deliver| {
-            ch.get_addrinfo(host, svc.as_deref(), &chints, move |r| {
-                deliver(r.map(|res| {
-                    let canon = want_canon.then(|| {
-                        res.cnames()
-                            .last()
-                            .map(|c| c.name().to_string())
-                            .or_else(|| res.name().map(str::to_string))
-                    });
-                    let nodes = res
-                        .nodes()
-                        .filter_map(|n| Some((n.socket_addr()?, n.socktype(), n.protocol())))
-                        .collect();
-                    (canon.flatten(), nodes)
-                }))
-            });
-        })?;
-        let (canon, nodes) = answer.map_err(|e| ares_error(e, &subject))?;
-        let mut out = Vec::with_capacity(nodes.len());
-        for (addr, t, p) in nodes {
-            expand(addr, t, p, &mut out);
-        }
-        if out.is_empty() {
-            return Err(sys::lookup_error(
-                io::ErrorKind::NotFound,
-                &subject,
-                "no address",
-            ));
-        }
-        if want_canon {
-            out[0].canonname = Some(canon.unwrap_or_else(|| host.to_string()));
-        }
-        Ok(out)
+        // Like Python's (gethostbyname_r), the first address in the
+        // server's order: no RFC 6724 sorting, which costs c-ares a UDP
+        // socket and a connect() per address.
+        let hints = Hints::default().family(Family::V4);
+        let all = self.addrinfo(name, Service::None, &hints, AddrInfoFlags::NOSORT)?;
+        all.first()
+            .and_then(|a| match a.addr.ip() {
+                IpAddr::V4(ip) => Some(ip),
+                IpAddr::V6(_) => None,
+            })
+            .ok_or_else(|| {
+                sys::lookup_error(
+                    io::ErrorKind::NotFound,
+                    &format!("'{name}'"),
+                    "no IPv4 address",
+                )
+            })
     }
 
     fn getnameinfo(&self, addr: SocketAddr, flags: NiFlags) -> io::Result<(String, String)> {
