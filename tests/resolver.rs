@@ -729,6 +729,26 @@ mod ares {
     }
 
     #[test]
+    fn a_thread_may_exit_with_an_ares_resolver_installed() {
+        let dns = dns_server::DnsServer::start(&records()).unwrap();
+        let addr = dns.addr();
+        for b in Loop::usable_backends().iter() {
+            gevent::run_on_backend(b, move || {
+                Resolver::from(local(addr)).install();
+                assert_eq!(
+                    resolver::gethostbyname("alpha.test").unwrap(),
+                    Ipv4Addr::new(127, 0, 1, 1)
+                );
+                // A lookup left running by a greenlet that never finishes.
+                let g = gevent::spawn(|| resolver::gethostbyname("nowhere.test"));
+                gevent::sleep(Duration::ZERO);
+                assert!(!g.ready());
+            })
+            .unwrap();
+        }
+    }
+
+    #[test]
     fn default_channel_from_env_kind() {
         std::thread::spawn(|| {
             resolver::set_resolver(ResolverKind::Ares).unwrap();
