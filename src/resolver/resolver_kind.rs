@@ -26,7 +26,7 @@ pub enum ResolverKind {
     #[default]
     Thread,
     /// c-ares, its sockets and timers driven by the hub's loop, no extra
-    /// threads ([`AresResolver`](super::AresResolver)); needs the `ares`
+    /// threads (`AresResolver`); needs the `ares`
     /// cargo feature.
     Ares,
     /// libc's resolver called on the hub's thread: blocks every greenlet
