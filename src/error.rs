@@ -41,7 +41,8 @@ pub enum Error {
     /// A blocking call was made while the thread is unwinding from a panic,
     /// kill or timeout; switching then is unsound, so it fails at once.
     Unwinding,
-    /// The greenlet has not finished yet (for non-blocking getters).
+    /// The greenlet or result is not finished yet, or its value was
+    /// already taken (for non-blocking getters and `take`).
     NotReady,
 }
 
@@ -76,7 +77,7 @@ impl fmt::Display for Error {
             Error::LoopExit => f.write_str("this operation would block forever (every greenlet is waiting and nothing can wake them)"),
             Error::BlockingInHub => f.write_str("cannot block in the hub (inside a watcher or hub callback); spawn a greenlet instead"),
             Error::Unwinding => f.write_str("cannot block while the thread is unwinding (panic, kill or timeout in progress)"),
-            Error::NotReady => f.write_str("the greenlet has not finished yet"),
+            Error::NotReady => f.write_str("not ready: the greenlet or result has not finished yet, or its value was already taken"),
         }
     }
 }

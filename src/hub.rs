@@ -322,7 +322,7 @@ impl HubInner {
         main.state().phase.set(Phase::Running);
         main.state().set_selfref(main.clone());
         let hub: Rc<dyn Task> = Rc::new(Special {
-            state: State::new(0, crate::greenlet::stack::DEFAULT_STACK_SIZE),
+            state: State::new(u64::MAX, crate::greenlet::stack::DEFAULT_STACK_SIZE),
         });
         *hub.state().name.borrow_mut() = Some(Rc::from("Hub"));
         hub.state().set_selfref(hub.clone());
@@ -755,15 +755,26 @@ pub(crate) fn park() -> Result<(), Error> {
     s.phase.set(Phase::Parked);
     hub.switch_away(s);
     // Resumed by the hub.
-    s.park_seq.set(s.park_seq.get() + 1);
     s.phase.set(Phase::Running);
     match s.wake_reason.replace(WakeReason::Normal) {
-        WakeReason::Normal => Ok(()),
-        WakeReason::Throw => {
-            raise_pending(s);
+        WakeReason::Throw if s.throws.borrow().is_empty() => {
+            // Woken for a throw that was withdrawn meanwhile (a Timeout
+            // cancelled after it expired): a spurious return. The park
+            // sequence stays, so the wakers the caller registered for this
+            // wait stay valid when it re-checks and parks again.
             Ok(())
         }
-        WakeReason::LoopExit => Err(Error::LoopExit),
+        reason => {
+            s.park_seq.set(s.park_seq.get() + 1);
+            match reason {
+                WakeReason::Normal => Ok(()),
+                WakeReason::Throw => {
+                    raise_pending(s);
+                    Ok(())
+                }
+                WakeReason::LoopExit => Err(Error::LoopExit),
+            }
+        }
     }
 }
 
@@ -865,17 +876,27 @@ impl Hub {
     /// ```
     pub fn wait_idle(&self) -> Result<(), Error> {
         check_can_block()?;
-        let waker = Waker::current();
+        let waker = Rc::new(RefCell::new(Waker::current()));
+        let w2 = waker.clone();
         let w = crate::core::Idle::new(&self.inner.lp, move |w, _| {
             w.stop();
-            waker.wake();
+            w2.borrow().wake();
         });
-        w.start()
-            .map_err(|e| Error::Panicked(e.to_string().into()))?;
-        while w.is_active() {
-            park()?;
+        loop {
+            // A waker for this round's park (the previous one is spent).
+            *waker.borrow_mut() = Waker::current();
+            w.start()
+                .map_err(|e| Error::Panicked(e.to_string().into()))?;
+            while w.is_active() {
+                park()?;
+            }
+            // libev's idle watcher only knows about libev: greenlets and
+            // callbacks may still be queued in the hub (the hub polls
+            // every few rounds even while busy). Idle means none are.
+            if self.inner.ready.borrow().is_empty() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
 

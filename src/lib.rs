@@ -14,6 +14,10 @@
 //!   greenlets (the pool bounded) with `map`/`imap`.
 //! * [`threadpool`]: run blocking code on OS threads while greenlets wait
 //!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
+//! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
+//! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
+//!   the thread pool, c-ares (feature `ares`) or blocking libc.
+//! * [`tls`]: TLS client and server streams (rustls) over those sockets.
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example
@@ -45,10 +49,14 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+pub mod net;
 pub mod pool;
+pub mod queue;
 pub mod resolver;
+pub mod sync;
 pub mod threadpool;
 mod timeout;
+pub mod tls;
 mod wait_list;
 
 pub use error::Error;
@@ -59,4 +67,5 @@ pub use greenlet::{
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
+pub use sync::{AsyncResult, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};

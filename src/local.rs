@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::hub;
@@ -49,9 +50,8 @@ impl<T: 'static> Local<T> {
     /// Calls `f` with the running greenlet's value, creating it first if
     /// needed.
     ///
-    /// # Panics
-    ///
-    /// If `f` accesses the same `Local` recursively (like `RefCell`).
+    /// `f` may use other `Local`s and this one again; the initialiser may
+    /// use other `Local`s.
     ///
     /// ```
     /// let l = gevent::Local::new(String::new);
@@ -60,18 +60,28 @@ impl<T: 'static> Local<T> {
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let task = hub::current_task();
         let state = task.state();
-        let present = state.locals.borrow().iter().any(|(k, _)| *k == self.key);
-        if !present {
-            let v: Box<dyn Any> = Box::new((self.init)());
-            state.locals.borrow_mut().push((self.key, v));
-        }
-        let locals = state.locals.borrow();
-        let v = locals
+        // Values are stored as `Rc<T>` and cloned out, so that no borrow of
+        // the greenlet's table is held while `init` or `f` runs: they may
+        // use other `Local`s (or `set`/`take` this one).
+        let existing = state
+            .locals
+            .borrow()
             .iter()
             .find(|(k, _)| *k == self.key)
-            .and_then(|(_, b)| b.downcast_ref::<T>())
-            .expect("greenlet-local value of the right type");
-        f(v)
+            .and_then(|(_, b)| b.downcast_ref::<Rc<T>>())
+            .cloned();
+        let v = match existing {
+            Some(v) => v,
+            None => {
+                let v = Rc::new((self.init)());
+                state
+                    .locals
+                    .borrow_mut()
+                    .push((self.key, Box::new(v.clone())));
+                v
+            }
+        };
+        f(&v)
     }
 
     /// Replaces the running greenlet's value.
@@ -83,20 +93,27 @@ impl<T: 'static> Local<T> {
     /// ```
     pub fn set(&self, value: T) {
         let task = hub::current_task();
+        let new: Box<dyn Any> = Box::new(Rc::new(value));
         let old = {
             let mut locals = task.state().locals.borrow_mut();
             match locals.iter_mut().find(|(k, _)| *k == self.key) {
-                Some((_, slot)) => Some(std::mem::replace(slot, Box::new(value) as Box<dyn Any>)),
+                Some((_, slot)) => Some(std::mem::replace(slot, new)),
                 None => {
-                    locals.push((self.key, Box::new(value)));
+                    locals.push((self.key, new));
                     None
                 }
             }
         };
+        // Dropped after the borrow ends: its destructor may use Locals.
         drop(old);
     }
 
     /// Removes and returns the running greenlet's value, if it has one.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside [`with`](Local::with) on the same `Local`
+    /// (the value is borrowed there).
     ///
     /// ```
     /// let l = gevent::Local::new(|| 0);
@@ -108,12 +125,14 @@ impl<T: 'static> Local<T> {
         let task = hub::current_task();
         let v = {
             let mut locals = task.state().locals.borrow_mut();
-            locals
-                .iter()
-                .position(|(k, _)| *k == self.key)
-                .map(|i| locals.swap_remove(i).1)
+            let i = locals.iter().position(|(k, _)| *k == self.key);
+            i.map(|i| locals.swap_remove(i).1)
         };
-        v.and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+        let rc = *v?.downcast::<Rc<T>>().ok()?;
+        match Rc::try_unwrap(rc) {
+            Ok(v) => Some(v),
+            Err(_) => panic!("gevent::Local::take called inside with() on the same Local"),
+        }
     }
 }
 

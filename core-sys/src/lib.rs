@@ -27,9 +27,12 @@
 //!
 //! # Example
 //!
-//! A one-shot timer on a fresh loop, entirely through the raw API:
+//! A one-shot timer on a fresh loop, entirely through the raw API. (Only
+//! compiled here: this crate declares libev's functions but the `gevent`
+//! package builds and links the C library, so the example runs in gevent's
+//! test suite, `tests/core_loop.rs`.)
 //!
-//! ```
+//! ```no_run
 //! use libev_sys::*;
 //! use std::os::raw::c_int;
 //!

@@ -94,6 +94,15 @@ impl<T: 'static> Task for Inner<T> {
 /// assert!(g.ready() && g.successful());
 /// # Ok::<(), gevent::Error>(())
 /// ```
+///
+/// Handles are `!Send` (and `!Sync`): a greenlet lives and dies on its
+/// hub's thread, so this does not compile:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: &T) {}
+/// let g = gevent::spawn(|| 1);
+/// assert_send(&g);
+/// ```
 pub struct Greenlet<T: 'static> {
     inner: Rc<Inner<T>>,
 }
@@ -112,6 +121,13 @@ impl<T: 'static> Clone for Greenlet<T> {
 /// ```
 /// let me = gevent::getcurrent();
 /// println!("running in {me}");
+/// ```
+///
+/// Like [`Greenlet`], it is `!Send`:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: &T) {}
+/// assert_send(&gevent::getcurrent());
 /// ```
 #[derive(Clone)]
 pub struct GreenletRef {
@@ -457,6 +473,9 @@ impl<T: 'static> Greenlet<T> {
         s.phase.set(Phase::Scheduled);
         let task: Rc<dyn Task> = self.inner.clone();
         let weak = Rc::downgrade(&task);
+        // As for sleep: libev's cached "now" may be stale, which would
+        // start the greenlet early.
+        hub_inner().loop_().now_update();
         let t = crate::core::Timer::new(hub_inner().loop_(), delay, Duration::ZERO, move |_, _| {
             if let Some(task) = weak.upgrade() {
                 hub_inner().push(Ready::Start(task));
@@ -976,11 +995,13 @@ impl<J: AsGreenlet + ?Sized> AsGreenlet for &J {
 /// use std::time::Duration;
 /// use gevent::{spawn, sleep, wait};
 /// let gs = vec![
-///     spawn(|| sleep(Duration::from_millis(30))),
-///     spawn(|| sleep(Duration::from_millis(10))),
+///     spawn(|| sleep(Duration::from_secs(3600))),
+///     spawn(|| sleep(Duration::from_millis(1))),
 /// ];
 /// assert_eq!(wait(&gs, None, Some(1))?, vec![1]);
-/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![1, 0]);
+/// gs[0].kill()?;
+/// // Both have finished now: already-finished ones come in input order.
+/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![0, 1]);
 /// # Ok::<(), gevent::Error>(())
 /// ```
 pub fn wait<J: AsGreenlet>(
@@ -1175,6 +1196,9 @@ impl Drop for Iwait {
 /// Marks a greenlet that never ran as dead with `error`; its links fire.
 pub(crate) fn fail_unstarted(task: &Rc<dyn Task>, error: Error) {
     let s = task.state();
+    // Reported like any other failure (gevent does too): a custom kill
+    // error, or a stack that could not be allocated.
+    report_failure(s, &error);
     s.phase.set(Phase::Dead);
     *s.outcome.borrow_mut() = Outcome::Failed(error);
     let timer = s.start_timer.borrow_mut().take();

@@ -1,0 +1,525 @@
+//! [`Socket`]: the cooperative core that every socket type wraps.
+//!
+//! Every blocking operation has the shape of async-io's `read_with`: try
+//! the non-blocking syscall; on `WouldBlock`, wait for readiness on the
+//! hub's loop (parking only the calling greenlet), honouring the socket's
+//! timeout and any enclosing [`Timeout`](crate::Timeout); then retry.
+//!
+//! # Close, and why it is sound with descriptor reuse
+//!
+//! `close()` (gevent's `cancel_wait`) marks the socket closed for every
+//! handle of it (the original and its `try_clone`s), stops their watchers,
+//! wakes their waiters (which return `NotConnected`), and releases the OS
+//! socket at once by replacing each handle's descriptor with `/dev/null`
+//! (`dup3`). The descriptor *number* stays owned by its handle until the
+//! handle is dropped, so a greenlet that still holds a reference can never
+//! operate on an unrelated socket that reused the number: every operation
+//! checks the closed flag first, and a stray syscall would only reach
+//! `/dev/null`.
+
+use std::cell::Cell;
+use std::io;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use socket2::SockRef;
+
+use super::socket_group::SocketGroup;
+use super::wait_slot::{WaitSlot, Waited};
+use crate::core::Events;
+
+/// Whether stream reads use the drained hint.
+const DRAINED_HINT: bool = true;
+
+/// Which way an operation goes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+/// One descriptor of a socket, with its two wait slots.
+pub(crate) struct Handle {
+    fd: RawFd,
+    /// Whether dropping the handle closes `fd` (false once given away).
+    owns: Cell<bool>,
+    read: WaitSlot,
+    write: WaitSlot,
+    /// The last stream read returned less than asked: the receive queue
+    /// was most likely emptied, so the next read waits for readiness
+    /// before trying (saves a syscall that would say `EAGAIN`).
+    drained: Cell<bool>,
+    group: Rc<SocketGroup>,
+}
+
+impl AsFd for Handle {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: `fd` is open and owned by this handle until it is dropped
+        // (or given away, which consumes the handle).
+        unsafe { BorrowedFd::borrow_raw(self.fd) }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // Watchers first: libev must not watch a descriptor that is closed.
+        self.read.cancel();
+        self.write.cancel();
+        if self.owns.get() {
+            // SAFETY: we own `fd` and nothing uses it after this.
+            drop(unsafe { OwnedFd::from_raw_fd(self.fd) });
+        }
+        self.group.prune();
+    }
+}
+
+/// The user-visible mode of a socket taken over from std or a raw fd.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct Mode {
+    pub(crate) nonblocking: bool,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
+}
+
+/// A borrowed view of the descriptor as a std socket type, to call std's
+/// implementation of an operation; never closes the descriptor.
+pub(crate) struct View<'a, T> {
+    inner: ManuallyDrop<T>,
+    _borrow: PhantomData<&'a Handle>,
+}
+
+impl<T> Deref for View<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+/// The cooperative socket core.
+pub(crate) struct Socket {
+    h: Rc<Handle>,
+}
+
+/// The error of every operation on a closed socket.
+pub(crate) fn closed_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "socket closed (close() was called on it or on one of its try_clone()d handles)",
+    )
+}
+
+/// The error of a read or write whose timeout ran out: `WouldBlock`
+/// (`EAGAIN`), exactly what std returns on Linux when `SO_RCVTIMEO` /
+/// `SO_SNDTIMEO` expires.
+pub(crate) fn timed_out_again() -> io::Error {
+    io::Error::from_raw_os_error(libc::EAGAIN)
+}
+
+/// Opens `/dev/null` once per process; `close()` parks descriptor numbers on it.
+fn devnull() -> Option<RawFd> {
+    static DEVNULL: OnceLock<Option<OwnedFd>> = OnceLock::new();
+    DEVNULL
+        .get_or_init(|| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .ok()
+                .map(OwnedFd::from)
+        })
+        .as_ref()
+        .map(|f| f.as_raw_fd())
+}
+
+/// Replaces `fd` by `/dev/null`, keeping the number reserved and
+/// close-on-exec; this releases the socket if it was its last descriptor.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn park_fd(fd: RawFd, null: RawFd) -> bool {
+    // SAFETY: both descriptors are open; dup3 atomically replaces `fd`.
+    unsafe { libc::dup3(null, fd, libc::O_CLOEXEC) >= 0 }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn park_fd(fd: RawFd, null: RawFd) -> bool {
+    // SAFETY: both descriptors are open; dup2 atomically replaces `fd`, and
+    // FD_CLOEXEC is set right after (single-threaded use of this number).
+    unsafe { libc::dup2(null, fd) >= 0 && libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) >= 0 }
+}
+
+/// Puts `fd` in non-blocking mode and reads the mode the user had set:
+/// blocking or not, and the kernel timeouts, which become ours.
+pub(crate) fn import_mode(fd: &OwnedFd) -> io::Result<Mode> {
+    let s = SockRef::from(fd);
+    let nonblocking = s.nonblocking()?;
+    if !nonblocking {
+        s.set_nonblocking(true)?;
+    }
+    Ok(Mode {
+        nonblocking,
+        read_timeout: s.read_timeout().ok().flatten(),
+        write_timeout: s.write_timeout().ok().flatten(),
+    })
+}
+
+impl Socket {
+    /// Wraps a descriptor that is already non-blocking and close-on-exec.
+    pub(crate) fn new(fd: OwnedFd) -> Socket {
+        Socket::with_group(fd, SocketGroup::new())
+    }
+
+    /// Wraps a descriptor taken over from std; `mode` from [`import_mode`].
+    pub(crate) fn with_mode(fd: OwnedFd, mode: Mode) -> Socket {
+        let s = Socket::new(fd);
+        let g = &s.h.group;
+        g.nonblocking.set(mode.nonblocking);
+        g.read_timeout.set(mode.read_timeout);
+        g.write_timeout.set(mode.write_timeout);
+        s
+    }
+
+    fn with_group(fd: OwnedFd, group: Rc<SocketGroup>) -> Socket {
+        let h = Rc::new(Handle {
+            fd: fd.into_raw_fd(),
+            owns: Cell::new(true),
+            read: WaitSlot::new(),
+            write: WaitSlot::new(),
+            drained: Cell::new(false),
+            group,
+        });
+        h.group.members.borrow_mut().push(Rc::downgrade(&h));
+        Socket { h }
+    }
+
+    /// The descriptor number (also after `close()`, when it refers to
+    /// `/dev/null` until the handle is dropped).
+    pub(crate) fn fd(&self) -> RawFd {
+        self.h.fd
+    }
+
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.h.as_fd()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.h.group.closed.get()
+    }
+
+    /// `Err(NotConnected)` once closed.
+    pub(crate) fn check_open(&self) -> io::Result<()> {
+        if self.is_closed() {
+            Err(closed_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The descriptor as a std socket of type `T`, to call std's code.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once closed.
+    pub(crate) fn std<T: FromRawFd>(&self) -> io::Result<View<'_, T>> {
+        self.check_open()?;
+        Ok(View {
+            // SAFETY: the descriptor is open for the borrow's lifetime (the
+            // handle owns it), `T` is a std socket type that only wraps the
+            // descriptor, and ManuallyDrop keeps it from closing it.
+            inner: ManuallyDrop::new(unsafe { T::from_raw_fd(self.h.fd) }),
+            _borrow: PhantomData,
+        })
+    }
+
+    /// socket2's view, for options std lacks.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once closed.
+    pub(crate) fn sock_ref(&self) -> io::Result<SockRef<'_>> {
+        self.check_open()?;
+        Ok(SockRef::from(&*self.h))
+    }
+
+    pub(crate) fn is_nonblocking(&self) -> bool {
+        self.h.group.nonblocking.get()
+    }
+
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.check_open()?;
+        self.h.group.nonblocking.set(nonblocking);
+        Ok(())
+    }
+
+    pub(crate) fn timeout(&self, dir: Dir) -> Option<Duration> {
+        match dir {
+            Dir::Read => self.h.group.read_timeout.get(),
+            Dir::Write => self.h.group.write_timeout.get(),
+        }
+    }
+
+    /// Sets a timeout with std's rules (`Some(ZERO)` is `InvalidInput`).
+    pub(crate) fn set_timeout(&self, dir: Dir, t: Option<Duration>) -> io::Result<()> {
+        self.check_open()?;
+        if t == Some(Duration::ZERO) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        match dir {
+            Dir::Read => self.h.group.read_timeout.set(t),
+            Dir::Write => self.h.group.write_timeout.set(t),
+        }
+        Ok(())
+    }
+
+    /// Waits once for readiness in direction `dir`.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the socket is (or gets) closed, `ResourceBusy` if
+    /// another greenlet already waits in this direction on this handle,
+    /// the hub's errors (blocking in the hub, while unwinding, `LoopExit`).
+    pub(crate) fn wait(&self, dir: Dir, timeout: Option<Duration>) -> io::Result<Waited> {
+        let (slot, events, what) = match dir {
+            Dir::Read => (&self.h.read, Events::READ, "read from (or accept on)"),
+            Dir::Write => (&self.h.write, Events::WRITE, "write to (or connect)"),
+        };
+        let group = &self.h.group;
+        slot.wait(self.h.fd, events, timeout, what, || {
+            group.closed.get().then(closed_error)
+        })
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, waiting for
+    /// readiness in between (unless the socket is in non-blocking mode).
+    /// `timeout` bounds the whole call; when it runs out, the result is
+    /// `on_timeout()`.
+    pub(crate) fn op<R>(
+        &self,
+        dir: Dir,
+        timeout: Option<Duration>,
+        on_timeout: fn() -> io::Error,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.op_from(dir, timeout, on_timeout, false, None, op)
+    }
+
+    /// A datagram receive: [`io`](Self::io) in the read direction, where a
+    /// socket shut down for reading gives `on_shutdown()`.
+    ///
+    /// The kernel reports a datagram socket shut down for reading as
+    /// readable, yet a non-blocking receive on it fails with `EAGAIN`
+    /// (only a blocking one returns 0): without this check the wait would
+    /// spin. It costs one `poll` only when a receive fails right after a
+    /// readiness wake-up.
+    pub(crate) fn recv_datagram<R>(
+        &self,
+        on_shutdown: fn() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.op_from(
+            Dir::Read,
+            self.timeout(Dir::Read),
+            timed_out_again,
+            false,
+            Some(on_shutdown),
+            op,
+        )
+    }
+
+    /// Whether the socket was shut down for reading (`POLLRDHUP`).
+    fn read_hung_up(&self) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.h.fd,
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a zero timeout never blocks.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n == 1 && p.revents & libc::POLLRDHUP != 0
+    }
+
+    /// [`op`](Self::op), optionally waiting for readiness before the first
+    /// try (never in non-blocking mode).
+    fn op_from<R>(
+        &self,
+        dir: Dir,
+        timeout: Option<Duration>,
+        on_timeout: fn() -> io::Error,
+        wait_first: bool,
+        on_shutdown: Option<fn() -> io::Result<R>>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.check_open()?;
+        let mut deadline: Option<Instant> = None;
+        let mut try_now = !wait_first || self.is_nonblocking();
+        let mut woken = false;
+        loop {
+            if try_now {
+                match op() {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if let Some(f) = on_shutdown.filter(|_| woken && self.read_hung_up()) {
+                            return f();
+                        }
+                        if self.is_nonblocking() {
+                            return Err(e);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => return r,
+                }
+            }
+            try_now = true;
+            let remaining = match timeout {
+                None => None,
+                Some(d) => {
+                    let now = Instant::now();
+                    let dl = *deadline.get_or_insert(now + d);
+                    if now >= dl {
+                        return Err(on_timeout());
+                    }
+                    Some(dl - now)
+                }
+            };
+            if self.wait(dir, remaining)? == Waited::TimedOut {
+                return Err(on_timeout());
+            }
+            woken = true;
+        }
+    }
+
+    /// [`op`](Self::op) with the socket's own timeout for `dir`, reporting
+    /// expiry as std does (`WouldBlock`).
+    pub(crate) fn io<R>(&self, dir: Dir, op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        self.op(dir, self.timeout(dir), timed_out_again, op)
+    }
+
+    /// A stream read of up to `len` bytes: [`io`](Self::io) in the read
+    /// direction, plus the drained hint (see [`Handle`]).
+    pub(crate) fn read_stream(
+        &self,
+        len: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let wait_first = DRAINED_HINT && len > 0 && self.h.drained.get();
+        let r = self.op_from(
+            Dir::Read,
+            self.timeout(Dir::Read),
+            timed_out_again,
+            wait_first,
+            None,
+            op,
+        );
+        self.h.drained.set(matches!(r, Ok(n) if n > 0 && n < len));
+        r
+    }
+
+    /// A new handle on a duplicate of the descriptor, sharing this one's
+    /// mode, timeouts and closed flag.
+    pub(crate) fn try_clone(&self) -> io::Result<Socket> {
+        self.check_open()?;
+        let fd = self.h.as_fd().try_clone_to_owned()?;
+        Ok(Socket::with_group(fd, self.h.group.clone()))
+    }
+
+    /// Closes the socket for every handle of it; see the module docs.
+    pub(crate) fn close(&self) {
+        let group = &self.h.group;
+        if group.closed.replace(true) {
+            return;
+        }
+        for m in group.live_members() {
+            m.read.cancel();
+            m.write.cancel();
+            let parked = devnull().is_some_and(|null| park_fd(m.fd, null));
+            if !parked {
+                // No /dev/null to park the number on: at least make the
+                // peer and every waiter see the end now; the descriptor
+                // itself closes when its handle is dropped.
+                // SAFETY: `m.fd` is open and owned by its handle.
+                unsafe { libc::shutdown(m.fd, libc::SHUT_RDWR) };
+            }
+        }
+    }
+
+    /// Gives the descriptor away: non-blocking mode off unless the user
+    /// set it or other handles still share the open file description (they
+    /// would then block the thread), and the timeouts applied as the
+    /// kernel's `SO_RCVTIMEO`/`SO_SNDTIMEO`, so the std socket behaves as
+    /// this one did.
+    pub(crate) fn into_std_fd(self) -> io::Result<OwnedFd> {
+        self.check_open()?;
+        let group = self.h.group.clone();
+        let alone = group.live_members().len() == 1;
+        let fd = self.into_owned_fd();
+        let s = SockRef::from(&fd);
+        if alone && !group.nonblocking.get() {
+            s.set_nonblocking(false)?;
+        }
+        if let Some(t) = group.read_timeout.get() {
+            s.set_read_timeout(Some(t))?;
+        }
+        if let Some(t) = group.write_timeout.get() {
+            s.set_write_timeout(Some(t))?;
+        }
+        Ok(fd)
+    }
+
+    /// Gives the descriptor away as it is (non-blocking).
+    pub(crate) fn into_owned_fd(self) -> OwnedFd {
+        self.h.read.cancel();
+        self.h.write.cancel();
+        self.h.owns.set(false);
+        // SAFETY: the handle owned `fd` and no longer does.
+        unsafe { OwnedFd::from_raw_fd(self.h.fd) }
+    }
+
+    /// Whether a greenlet waits on this handle (for Debug output).
+    pub(crate) fn waiting(&self) -> (bool, bool) {
+        (self.h.read.is_busy(), self.h.write.is_busy())
+    }
+}
+
+/// A new non-blocking, close-on-exec socket.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+pub(crate) fn new_socket(
+    domain: socket2::Domain,
+    ty: socket2::Type,
+    protocol: Option<socket2::Protocol>,
+) -> io::Result<socket2::Socket> {
+    // socket2 adds SOCK_CLOEXEC; SOCK_NONBLOCK saves an fcntl.
+    socket2::Socket::new(domain, ty.nonblocking(), protocol)
+}
+
+/// A new non-blocking, close-on-exec socket.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+pub(crate) fn new_socket(
+    domain: socket2::Domain,
+    ty: socket2::Type,
+    protocol: Option<socket2::Protocol>,
+) -> io::Result<socket2::Socket> {
+    let s = socket2::Socket::new(domain, ty, protocol)?;
+    s.set_nonblocking(true)?;
+    Ok(s)
+}
+
+/// Takes an accepted std socket (blocking, close-on-exec) over.
+pub(crate) fn accepted<T: Into<OwnedFd>>(s: T) -> io::Result<Socket> {
+    let fd: OwnedFd = s.into();
+    SockRef::from(&fd).set_nonblocking(true)?;
+    Ok(Socket::new(fd))
+}
+
+/// What a receive on a datagram socket shut down for reading returns when
+/// there is no sender address to give: a clear error.
+pub(crate) fn recv_from_shut_down<T>() -> io::Result<T> {
+    Err(io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the socket is shut down for reading",
+    ))
+}

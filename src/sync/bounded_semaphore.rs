@@ -1,0 +1,195 @@
+//! [`BoundedSemaphore`]: a semaphore that refuses to be released too often.
+
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::permits::Permits;
+use super::{ReleaseError, SemaphoreGuard};
+use crate::Error;
+
+/// A [`Semaphore`](crate::Semaphore) whose count may never exceed its
+/// initial value: an extra [`release`](BoundedSemaphore::release) is an
+/// error ([`ReleaseError::TooManyReleases`]), which usually means a bug.
+/// Same fairness and leak-freedom as `Semaphore`; its permits are
+/// [`SemaphoreGuard`]s.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::{BoundedSemaphore, sync::ReleaseError};
+/// let sem = BoundedSemaphore::new(1);
+/// sem.acquire()?.forget();
+/// assert_eq!(sem.release(), Ok(()));
+/// assert_eq!(sem.release(), Err(ReleaseError::TooManyReleases));
+/// assert_eq!(sem.available(), 1);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    p: Rc<Permits>,
+    initial: usize,
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `permits` permits, never more.
+    ///
+    /// ```
+    /// assert_eq!(gevent::BoundedSemaphore::new(2).available(), 2);
+    /// ```
+    pub fn new(permits: usize) -> BoundedSemaphore {
+        BoundedSemaphore {
+            p: Rc::new(Permits::new(permits, Some(permits))),
+            initial: permits,
+        }
+    }
+
+    /// Takes a permit, waiting as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// Only when waiting is impossible: [`Error::LoopExit`],
+    /// [`Error::BlockingInHub`], [`Error::Unwinding`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gevent::BoundedSemaphore::new(1);
+    /// let g = sem.acquire()?;
+    /// assert!(sem.locked());
+    /// drop(g);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn acquire(&self) -> Result<SemaphoreGuard, Error> {
+        self.p.acquire(None)?;
+        Ok(SemaphoreGuard::new(self.p.clone()))
+    }
+
+    /// Takes a permit if one is free, without waiting.
+    ///
+    /// ```
+    /// let sem = gevent::BoundedSemaphore::new(1);
+    /// let _g = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_none());
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
+        self.p
+            .try_acquire()
+            .then(|| SemaphoreGuard::new(self.p.clone()))
+    }
+
+    /// Takes a permit, waiting at most `timeout` (zero: do not wait).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the time ran out; otherwise as for
+    /// [`acquire`](BoundedSemaphore::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gevent::BoundedSemaphore::new(0);
+    /// assert!(sem.acquire_timeout(std::time::Duration::ZERO).unwrap_err().is_timeout());
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard, Error> {
+        if self.p.acquire(Some(timeout))? {
+            Ok(SemaphoreGuard::new(self.p.clone()))
+        } else {
+            Err(Error::Timeout)
+        }
+    }
+
+    /// Returns a permit taken with [`SemaphoreGuard::forget`]: hands it to
+    /// the longest waiter, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`ReleaseError::TooManyReleases`] if every permit is already free;
+    /// nothing changes then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = gevent::BoundedSemaphore::new(1);
+    /// assert!(sem.release().is_err());
+    /// ```
+    pub fn release(&self) -> Result<(), ReleaseError> {
+        self.p.release()
+    }
+
+    /// How many permits are free now.
+    ///
+    /// ```
+    /// assert_eq!(gevent::BoundedSemaphore::new(3).available(), 3);
+    /// ```
+    pub fn available(&self) -> usize {
+        self.p.available()
+    }
+
+    /// The initial (and maximum) number of permits.
+    ///
+    /// ```
+    /// assert_eq!(gevent::BoundedSemaphore::new(3).bound(), 3);
+    /// ```
+    pub fn bound(&self) -> usize {
+        self.initial
+    }
+
+    /// Whether no permit is free.
+    ///
+    /// ```
+    /// assert!(gevent::BoundedSemaphore::new(0).locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.p.available() == 0
+    }
+
+    /// How many greenlets are waiting on it.
+    ///
+    /// ```
+    /// assert_eq!(gevent::BoundedSemaphore::new(1).waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.p.waiting()
+    }
+
+    /// Waits until a permit is free, without taking it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`acquire`](BoundedSemaphore::acquire).
+    ///
+    /// ```
+    /// gevent::BoundedSemaphore::new(1).wait()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn wait(&self) -> Result<(), Error> {
+        self.p.wait(None).map(|_| ())
+    }
+
+    /// Like [`wait`](BoundedSemaphore::wait), at most `timeout`; returns
+    /// whether a permit is free.
+    ///
+    /// # Errors
+    ///
+    /// As for [`acquire`](BoundedSemaphore::acquire).
+    ///
+    /// ```
+    /// let sem = gevent::BoundedSemaphore::new(0);
+    /// assert!(!sem.wait_timeout(std::time::Duration::from_millis(1))?);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        self.p.wait(Some(timeout))
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore")
+            .field("available", &self.p.available())
+            .field("bound", &self.initial)
+            .field("waiters", &self.p.waiting())
+            .finish()
+    }
+}
