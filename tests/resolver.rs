@@ -264,6 +264,8 @@ fn locally_decided_failures_are_clear() {
                 let e = r.gethostbyname(bad).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::InvalidInput, "{kind}: {bad:?}: {e}");
             }
+            let e = r.resolve("", 80).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{kind}: {e}");
             let e = r
                 .getaddrinfo("", Service::None, &Hints::default())
                 .unwrap_err();

@@ -118,8 +118,10 @@ pub trait Resolve {
     ///
     /// # Errors
     ///
-    /// As for [`getaddrinfo`](Resolve::getaddrinfo).
+    /// As for [`getaddrinfo`](Resolve::getaddrinfo); `InvalidInput` for an
+    /// empty host name.
     fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        check_name(host)?;
         let all = self.getaddrinfo(host, Service::Port(port), &Hints::stream())?;
         let mut out: Vec<SocketAddr> = Vec::with_capacity(all.len());
         for a in all {
