@@ -138,3 +138,31 @@ fn tls_examples_selftest() {
     assert!(run("tls_server", &["--selftest"]).success);
     assert!(run("tls_client", &["--selftest"]).success);
 }
+
+#[test]
+fn dns_resolve_joins_lookups_within_two_seconds() {
+    let r = run("dns_resolve", &[]);
+    assert!(r.success);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("localhost "))
+        .unwrap_or_else(|| panic!("no localhost line in {}", r.stdout));
+    assert!(line.contains("127.0.0.1"), "{line}");
+    // Names from the command line replace the defaults; numeric ones never block.
+    let r = run("dns_resolve", &["127.0.0.2", "localhost"]);
+    assert!(r.success);
+    assert!(r.stdout.contains("127.0.0.2"), "{}", r.stdout);
+}
+
+#[test]
+fn dns_mass_resolve_limits_concurrency_with_a_pool() {
+    let r = run("dns_mass_resolve", &[]);
+    assert!(r.success);
+    assert!(
+        r.stdout.contains("finished within 2 seconds"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("(0 failed)"), "{}", r.stdout);
+}

@@ -27,6 +27,8 @@ pub const EXAMPLES: &[&str] = &[
     "portforwarder",
     "tls_server",
     "tls_client",
+    "dns_resolve",
+    "dns_mass_resolve",
 ];
 
 /// Builds the examples once per test process; returns the path of `name`.
