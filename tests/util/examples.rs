@@ -49,6 +49,11 @@ pub fn build_example(name: &str) -> PathBuf {
             .args(["build", "--quiet", "-p", "gevent"])
             .args(EXAMPLES.iter().flat_map(|e| ["--example", e]))
             .args(["--profile", &profile]);
+        // Build with the features this test was built with, so the nested
+        // build reuses the artifacts instead of compiling another variant.
+        if cfg!(feature = "ares") {
+            cmd.args(["--features", "ares"]);
+        }
         // Cargo marks its target directory with CACHEDIR.TAG; one level
         // further up means a `--target <triple>` build.
         if parent.join("CACHEDIR.TAG").exists() {
