@@ -9,8 +9,10 @@
 #   RUNS=3 benchmarks/run.sh            # three rounds, the median per figure
 #   benchmarks/run.sh queue_put_get_ns  # one figure
 #
-# Optional peer, skipped cleanly when absent: Python gevent (bench_pygevent.py,
-# when `python3 -c 'import gevent'` works, e.g. after `pip install gevent`).
+# Optional peers, each skipped cleanly when absent: Python gevent
+# (bench_pygevent.py, when `python3 -c 'import gevent'` works, e.g. after
+# `pip install gevent`) and Go (go/bench.go, standard library only, built
+# without modules, when `go` is on PATH, e.g. after `apt-get install golang-go`).
 #
 # Needs only crates.io (for tokio and may); builds everything itself, into
 # benchmarks/target and the repository's own target/. One round takes
@@ -47,6 +49,15 @@ else
     echo "python gevent not importable: its column is skipped (pip install gevent to add it)" >&2
 fi
 
+go=0
+if command -v go >/dev/null 2>&1; then
+    # Standard library only: GOPATH mode, no module proxy, no toolchain download.
+    (cd "$here/go" && GO111MODULE=off GOPROXY=off GOTOOLCHAIN=local GOFLAGS= go build -o "$here/target/bench_go" bench.go)
+    go=1
+else
+    echo "go not found: its column is skipped (apt-get install golang-go to add it)" >&2
+fi
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
 for r in $(seq 1 "$runs"); do
     echo "round $r/$runs: gevent ..." >&2
@@ -70,11 +81,16 @@ for r in $(seq 1 "$runs"); do
         echo "round $r/$runs: python gevent ..." >&2
         python3 "$here/bench_pygevent.py" $figure | tee "$out/pygevent.$r.txt" >&2
     fi
+    if [ "$go" = 1 ]; then
+        echo "round $r/$runs: go ..." >&2
+        "$here/target/bench_go" $figure | tee "$out/go.$r.txt" >&2
+    fi
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 sources="gevent tokio may"
 [ "$pygevent" = 1 ] && sources="$sources pygevent"
+[ "$go" = 1 ] && sources="$sources go"
 
 {
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), median of $runs round(s)"
@@ -99,7 +115,7 @@ sources="gevent tokio may"
             printf "%-30s", "figure"
             for (i = 1; i <= ns; i++) printf " %11s", src[i]
             printf " %9s", "unit"
-            for (i = 2; i <= ns; i++) printf " %13s", "gevent/" src[i]
+            for (i = 2; i <= ns; i++) printf " %15s", "gevent/" src[i]
             printf "\n"
             for (r = 1; r <= n; r++) {
                 f = order[r]
@@ -107,7 +123,7 @@ sources="gevent tokio may"
                 printf "%-30s", f
                 for (i = 1; i <= ns; i++) printf " %11s", cell(med[i])
                 printf " %9s", unit[f]
-                for (i = 2; i <= ns; i++) printf " %13s", ratio(med[1], med[i])
+                for (i = 2; i <= ns; i++) printf " %15s", ratio(med[1], med[i])
                 printf "\n"
             }
         }
