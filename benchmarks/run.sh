@@ -3,7 +3,8 @@
 # bench_pool) and the same figures on tokio (current_thread) and may (one
 # worker), then prints ONE table side by side with the ratios ours / peer
 # (below 1 is better for us on times and bytes, above 1 on
-# max_live_greenlets).
+# max_live_greenlets). The table is table.sh's, from the per-round files
+# kept in benchmarks/target/results.
 #
 #   benchmarks/run.sh                   # every figure, once
 #   RUNS=3 benchmarks/run.sh            # three rounds, the median per figure
@@ -60,6 +61,7 @@ fi
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
 for r in $(seq 1 "$runs"); do
+    cut -d' ' -f1 /proc/loadavg >>"$out/load.txt"
     echo "round $r/$runs: gevent ..." >&2
     {
         if has "$greenlet_figs"; then "$ex/bench_greenlet" $figure; fi
@@ -88,44 +90,4 @@ for r in $(seq 1 "$runs"); do
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-sources="gevent tokio may"
-[ "$pygevent" = 1 ] && sources="$sources pygevent"
-[ "$go" = 1 ] && sources="$sources go"
-
-{
-    echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), median of $runs round(s)"
-    awk -v sources="$sources" '
-        BEGIN { ns = split(sources, src, " ") }
-        {
-            s = FILENAME; sub(/.*\//, "", s); sub(/\..*/, "", s)
-            k = s SUBSEP $1
-            vals[k] = (k in vals) ? vals[k] " " $2 : $2
-            unit[$1] = $3
-            if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
-        }
-        function median(k,    a, m, i, j, t) {
-            if (!(k in vals)) return ""
-            m = split(vals[k], a, " ")
-            for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-            return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-        }
-        function cell(v) { return v == "" ? "-" : v }
-        function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
-        END {
-            printf "%-30s", "figure"
-            for (i = 1; i <= ns; i++) printf " %11s", src[i]
-            printf " %9s", "unit"
-            for (i = 2; i <= ns; i++) printf " %15s", "gevent/" src[i]
-            printf "\n"
-            for (r = 1; r <= n; r++) {
-                f = order[r]
-                for (i = 1; i <= ns; i++) med[i] = median(src[i] SUBSEP f)
-                printf "%-30s", f
-                for (i = 1; i <= ns; i++) printf " %11s", cell(med[i])
-                printf " %9s", unit[f]
-                for (i = 2; i <= ns; i++) printf " %15s", ratio(med[1], med[i])
-                printf "\n"
-            }
-        }
-    ' $(for s in $sources; do ls "$out/$s".*.txt; done)
-} | tee "$out/table.txt"
+"$here/table.sh" "$out" | tee "$out/table.txt"
