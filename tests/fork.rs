@@ -34,12 +34,8 @@ fn exercise_hub() -> bool {
     ok && joined && echo.successful()
 }
 
-#[test]
-#[ignore = "run in a subprocess by greenlets_keep_working_after_fork"]
+/// Child mode of `greenlets_keep_working_after_fork`.
 fn fork_child_body() {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return;
-    }
     for b in Loop::usable_backends().iter() {
         let ok = gevent::run_on_backend(b, move || {
             // Use the hub before forking, so the loop's kernel state exists.
@@ -71,11 +67,15 @@ fn fork_child_body() {
 
 #[test]
 fn greenlets_keep_working_after_fork() {
+    // Child mode: this same test, re-run by the parent below.
+    if std::env::var_os(CHILD_ENV).is_some() {
+        fork_child_body();
+        return;
+    }
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "fork_child_body",
-            "--ignored",
+            "greenlets_keep_working_after_fork",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -403,13 +403,8 @@ fn set_resolver_per_thread() {
 }
 
 /// In a child process (see `gevent_resolver_env_selects`): checks what
-/// `GEVENT_RESOLVER` selected against `RESOLVER_TEST_EXPECT`.
-#[test]
-#[ignore = "run by gevent_resolver_env_selects in a child process"]
-fn env_child() {
-    let Ok(expect) = std::env::var("RESOLVER_TEST_EXPECT") else {
-        return;
-    };
+/// `GEVENT_RESOLVER` selected against `expect`.
+fn env_child(expect: String) {
     match resolver::get_resolver() {
         Ok(r) => assert_eq!(r.kind().name(), expect),
         Err(e) => {
@@ -428,6 +423,11 @@ fn env_child() {
 
 #[test]
 fn gevent_resolver_env_selects() {
+    // Child mode: this same test, re-run by the parent below.
+    if let Ok(expect) = std::env::var("RESOLVER_TEST_EXPECT") {
+        env_child(expect);
+        return;
+    }
     let ares_expect = if cfg!(feature = "ares") {
         "ares"
     } else {
@@ -443,9 +443,8 @@ fn gevent_resolver_env_selects() {
     for (value, expect) in cases {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
-                "env_child",
+                "gevent_resolver_env_selects",
                 "--exact",
-                "--ignored",
                 "--test-threads=1",
                 "--quiet",
             ])
