@@ -500,6 +500,11 @@ impl HubInner {
 
     /// Gives a scheduled greenlet its stack and initial context. Returns
     /// false (after marking it dead) if no stack could be had.
+    ///
+    /// Out of line: inlined, its locals would enlarge the frame of
+    /// [`switch_into`](Self::switch_into), which every parked greenlet
+    /// keeps on its stack.
+    #[inline(never)]
     fn prepare_start(&self, t: &Rc<dyn Task>) -> bool {
         let s = t.state();
         let stack = match GreenletStack::new(s.stack_size) {
@@ -548,11 +553,12 @@ impl HubInner {
 
     /// Switches from `from` (running) into `t`, starting it first if
     /// `start`. `t` is kept alive by its self-reference.
+    #[inline(always)]
     fn switch_into(&self, from: &State, t: Rc<dyn Task>, start: bool) {
         if start && !self.prepare_start(&t) {
             // It died unstarted; pick something else.
             if !std::ptr::eq(from, self.hub.state()) {
-                self.switch_away(from);
+                self.switch_away_outlined(from);
             }
             return;
         }
@@ -595,6 +601,16 @@ impl HubInner {
     /// Leaves the running greenlet `from` (parking, yielding or dying):
     /// hands over directly to the next ready greenlet when possible,
     /// otherwise to the hub.
+    /// [`switch_away`](Self::switch_away), not inlined (it and
+    /// `switch_into` call each other).
+    #[inline(never)]
+    fn switch_away_outlined(&self, from: &State) {
+        self.switch_away(from)
+    }
+
+    /// Inlined into `park`, so that a parked greenlet keeps fewer frames
+    /// (cache lines) on its stack.
+    #[inline(always)]
     pub(crate) fn switch_away(&self, from: &State) {
         match self.take_direct() {
             Some((t, start)) => {
@@ -736,6 +752,36 @@ impl fmt::Debug for Waker {
     }
 }
 
+/// The running greenlet's state and the number of its next park: what
+/// [`wake_parked`] needs, for a waiter that keeps its own record instead
+/// of a [`Waker`] (no reference count touched). Creates the hub if needed.
+#[inline]
+pub(crate) fn current_park() -> (*const State, u64) {
+    hub_inner();
+    let p = switch::current_ptr();
+    // SAFETY: with the hub created, CURRENT points at the running
+    // greenlet's live state.
+    (p, unsafe { (*p).park_seq.get() })
+}
+
+/// [`Waker::wake`] for a record made by [`current_park`]: makes the
+/// greenlet of `s` runnable if it is still in park number `seq`.
+///
+/// The caller must know that `s` is alive; a greenlet parked in a wait is
+/// (it cannot finish without leaving the wait first).
+pub(crate) fn wake_parked(s: &State, seq: u64) -> bool {
+    if s.park_seq.get() != seq || s.phase.get() != Phase::Parked {
+        return false;
+    }
+    let Some(task) = s.selfref() else {
+        return false;
+    };
+    s.phase.set(Phase::Ready);
+    s.wake_reason.set(WakeReason::Normal);
+    hub_inner().push(Ready::Resume(task));
+    true
+}
+
 /// The running greenlet's task (the main greenlet's if no hub yet).
 pub(crate) fn current_task() -> Rc<dyn Task> {
     let hub = hub_inner();
@@ -789,6 +835,13 @@ fn raise_pending(s: &State) {
 /// thread unwinds.
 pub(crate) fn park() -> Result<(), Error> {
     check_can_block()?;
+    park_checked()
+}
+
+/// [`park`] for a caller that already ran [`check_can_block`] for this
+/// wait. Inlined: a waiting greenlet keeps one frame less on its stack.
+#[inline(always)]
+pub(crate) fn park_checked() -> Result<(), Error> {
     let hub = hub_inner();
     let p = switch::current_ptr();
     // SAFETY: CURRENT points at the running greenlet's live state.

@@ -492,6 +492,63 @@ fn kill_while_reading_stops_the_watcher_and_closes_the_fd() {
 }
 
 #[test]
+fn an_idle_socket_does_not_keep_the_hub_alive() {
+    // After a read that waited, the socket's io watcher stays started for
+    // the next wait; it must neither keep the loop alive (LoopExit still
+    // comes) nor lose data that arrives while nobody waits.
+    for b in gevent::core::Loop::usable_backends().iter() {
+        gevent::run_on_backend(b, || {
+            let (c, s) = pair();
+            let (c, s) = (Rc::new(c), Rc::new(s));
+            let s1 = s.clone();
+            let w = spawn(move || {
+                gevent::sleep(SHORT);
+                (&*s1).write_all(b"x")
+            });
+            let mut one = [0; 1];
+            assert_eq!((&*c).read(&mut one).unwrap(), 1);
+            get(&w).unwrap();
+            assert!(format!("{c:?}").contains("reading: false"), "{c:?}");
+            // Bounds the test if the hub wrongly stays alive: a guard that
+            // does not keep the loop alive itself closes the socket.
+            let guard_fired = Rc::new(std::cell::Cell::new(false));
+            let (g, c1) = (guard_fired.clone(), c.clone());
+            let guard = gevent::core::Timer::new(
+                gevent::get_hub().loop_(),
+                net_util::BOUND,
+                Duration::ZERO,
+                move |_, _| {
+                    g.set(true);
+                    c1.close();
+                },
+            );
+            guard.set_keepalive(false);
+            guard.start().unwrap();
+            let never = Greenlet::new(|| ());
+            let r = never.join();
+            assert!(matches!(r, Err(gevent::Error::LoopExit)), "{r:?}");
+            assert!(!guard_fired.get(), "the idle socket kept the hub alive");
+            // Data arriving while nobody waits is read later.
+            (&*s).write_all(b"yz").unwrap();
+            gevent::sleep(SHORT);
+            let mut two = [0; 2];
+            (&*c).read_exact(&mut two).unwrap();
+            assert_eq!(&two, b"yz");
+            // And a reader that waits again is woken again.
+            let s2 = s.clone();
+            let w = spawn(move || {
+                gevent::sleep(SHORT);
+                (&*s2).write_all(b"w")
+            });
+            assert_eq!((&*c).read(&mut one).unwrap(), 1);
+            assert_eq!(&one, b"w");
+            get(&w).unwrap();
+        })
+        .unwrap();
+    }
+}
+
+#[test]
 fn read_timeout() {
     each_backend(|| {
         let (mut c, mut s) = pair();

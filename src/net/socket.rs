@@ -346,6 +346,13 @@ impl Socket {
 
     /// [`op`](Self::op), optionally waiting for readiness before the first
     /// try (never in non-blocking mode).
+    ///
+    /// Inlined into each caller: an operation that succeeds at once (the
+    /// common case: a write, a read of data that is there) runs only the
+    /// closed check and the syscall; waiting after a `WouldBlock` happens
+    /// out of line, in [`op_wait`](Self::op_wait). A wait first (the read
+    /// of a drained socket) is inlined, being that path's common case.
+    #[inline]
     fn op_from<R>(
         &self,
         dir: Dir,
@@ -356,8 +363,54 @@ impl Socket {
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         self.check_open()?;
+        if wait_first && !self.is_nonblocking() {
+            return self.op_wait_inline(dir, timeout, on_timeout, false, on_shutdown, op);
+        }
+        {
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.is_nonblocking() {
+                        return Err(e);
+                    }
+                }
+                // Retried (first thing) by op_wait.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    return self.op_wait(dir, timeout, on_timeout, true, on_shutdown, op);
+                }
+                r => return r,
+            }
+        }
+        self.op_wait(dir, timeout, on_timeout, false, on_shutdown, op)
+    }
+
+    /// The waiting part of [`op_from`](Self::op_from), out of line.
+    #[inline(never)]
+    fn op_wait<R>(
+        &self,
+        dir: Dir,
+        timeout: Option<Duration>,
+        on_timeout: fn() -> io::Error,
+        try_now: bool,
+        on_shutdown: Option<fn() -> io::Result<R>>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.op_wait_inline(dir, timeout, on_timeout, try_now, on_shutdown, op)
+    }
+
+    /// The waiting part of [`op_from`](Self::op_from): waits for readiness
+    /// (unless `try_now`), retries `op`, and so on until it does not return
+    /// `WouldBlock` or the timeout runs out.
+    #[inline(always)]
+    fn op_wait_inline<R>(
+        &self,
+        dir: Dir,
+        timeout: Option<Duration>,
+        on_timeout: fn() -> io::Error,
+        mut try_now: bool,
+        on_shutdown: Option<fn() -> io::Result<R>>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
         let mut deadline: Option<Instant> = None;
-        let mut try_now = !wait_first || self.is_nonblocking();
         let mut woken = false;
         loop {
             if try_now {
