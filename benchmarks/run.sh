@@ -1,43 +1,93 @@
 #!/usr/bin/env bash
-# Runs gevent's greenlet benchmark and the same figures on tokio
-# (current_thread) and may (one worker), then prints them side by side with
-# the ratios ours / peer (below 1 is better for us on times and bytes,
-# above 1 on max_live_greenlets).
+# Runs gevent's benchmarks (examples bench_greenlet, bench_sync and
+# bench_pool) and the same figures on tokio (current_thread) and may (one
+# worker), then prints ONE table side by side with the ratios ours / peer
+# (below 1 is better for us on times and bytes, above 1 on
+# max_live_greenlets). The table is table.sh's, from the per-round files
+# kept in benchmarks/target/results.
 #
-#   benchmarks/run.sh            # every figure
-#   benchmarks/run.sh switch_ns  # one figure
+#   benchmarks/run.sh                   # every figure, once
+#   RUNS=3 benchmarks/run.sh            # three rounds, the median per figure
+#   benchmarks/run.sh queue_put_get_ns  # one figure
 #
-# Needs only crates.io (for tokio and may); builds into benchmarks/target
-# and the repository's own target/. Takes about a minute or two.
+# Optional peers, each skipped cleanly when absent: Python gevent
+# (bench_pygevent.py, when `python3 -c 'import gevent'` works, e.g. after
+# `pip install gevent`) and Go (go/bench.go, standard library only, built
+# without modules, when `go` is on PATH, e.g. after `apt-get install golang-go`).
+#
+# Needs only crates.io (for tokio and may); builds everything itself, into
+# benchmarks/target and the repository's own target/. One round takes
+# about a minute on a quiet 2-core machine (plus the builds).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 figure="${1:-}"
+runs="${RUNS:-1}"
 out="$here/target/results"
+rm -rf "$out"
 mkdir -p "$out"
 
+# Which of our programs prints which figure.
+greenlet_figs="switch_ns spawn_join_ns event_handoff_ns timeout_enter_exit_ns rss_per_parked_greenlet_bytes max_live_greenlets"
+sync_figs="queue_put_get_ns channel_handoff_ns semaphore_acquire_release_ns"
+pool_figs="pool_map_per_item_ns pool_map_per_item_cpu_ns threadpool_roundtrip_us"
+has() { [ -z "$figure" ] || [[ " $1 " == *" $figure "* ]]; }
+if [ -n "$figure" ] && ! has "$greenlet_figs $sync_figs $pool_figs"; then
+    echo "unknown figure $figure; one of: $greenlet_figs $sync_figs $pool_figs" >&2
+    exit 2
+fi
+
 echo "building (release) ..." >&2
-(cd "$root" && cargo build --release --example bench_greenlet -q)
+(cd "$root" && cargo build --release -q --example bench_greenlet --example bench_sync --example bench_pool)
 (cd "$here" && cargo build --release -q)
+ex="$root/target/release/examples"
 
-echo "running gevent ..." >&2
-(cd "$root" && ./target/release/examples/bench_greenlet $figure) | tee "$out/gevent.txt" >&2
-echo "running tokio ..." >&2
-"$here/target/release/bench_tokio" $figure | tee "$out/tokio.txt" >&2
-echo "running may ..." >&2
-"$here/target/release/bench_may" $figure | tee "$out/may.txt" >&2
+pygevent=0
+if python3 -c 'import gevent' 2>/dev/null; then
+    pygevent=1
+else
+    echo "python gevent not importable: its column is skipped (pip install gevent to add it)" >&2
+fi
 
-awk '
-    FNR == 1 { src++ }
-    { val[src, $1] = $2; unit[$1] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
-    function cell(v) { return v == "" ? "-" : v }
-    function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
-    END {
-        printf "%-30s %12s %12s %12s %10s %14s %10s\n", "figure", "gevent", "tokio", "may", "unit", "gevent/tokio", "gevent/may"
-        for (i = 1; i <= n; i++) {
-            f = order[i]
-            printf "%-30s %12s %12s %12s %10s %14s %10s\n", f, cell(val[1, f]), cell(val[2, f]), cell(val[3, f]), unit[f], ratio(val[1, f], val[2, f]), ratio(val[1, f], val[3, f])
-        }
-    }
-' "$out/gevent.txt" "$out/tokio.txt" "$out/may.txt"
+go=0
+if command -v go >/dev/null 2>&1; then
+    # Standard library only: GOPATH mode, no module proxy, no toolchain download.
+    (cd "$here/go" && GO111MODULE=off GOPROXY=off GOTOOLCHAIN=local GOFLAGS= go build -o "$here/target/bench_go" bench.go)
+    go=1
+else
+    echo "go not found: its column is skipped (apt-get install golang-go to add it)" >&2
+fi
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
+for r in $(seq 1 "$runs"); do
+    cut -d' ' -f1 /proc/loadavg >>"$out/load.txt"
+    echo "round $r/$runs: gevent ..." >&2
+    {
+        if has "$greenlet_figs"; then "$ex/bench_greenlet" $figure; fi
+        # bench_sync also prints event_handoff_ns (the same Event ping-pong
+        # as bench_greenlet's, which the table uses) and yield_switch_ns
+        # (switch_ns by another name): left out of the table.
+        if has "$sync_figs"; then
+            "$ex/bench_sync" $figure | grep -v -e '^event_handoff_ns ' -e '^yield_switch_ns '
+        fi
+        if has "$pool_figs"; then
+            "$ex/bench_pool" | awk -v f="$figure" 'f == "" || $1 == f'
+        fi
+    } | tee "$out/gevent.$r.txt" >&2
+    echo "round $r/$runs: tokio ..." >&2
+    "$here/target/release/bench_tokio" $figure | tee "$out/tokio.$r.txt" >&2
+    echo "round $r/$runs: may ..." >&2
+    "$here/target/release/bench_may" $figure | tee "$out/may.$r.txt" >&2
+    if [ "$pygevent" = 1 ]; then
+        echo "round $r/$runs: python gevent ..." >&2
+        python3 "$here/bench_pygevent.py" $figure | tee "$out/pygevent.$r.txt" >&2
+    fi
+    if [ "$go" = 1 ]; then
+        echo "round $r/$runs: go ..." >&2
+        "$here/target/bench_go" $figure | tee "$out/go.$r.txt" >&2
+    fi
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+"$here/table.sh" "$out" | tee "$out/table.txt"

@@ -10,11 +10,10 @@
 //!
 //! * `switch_ns`: two greenlets ping-pong with `sleep(0)`; time per `sleep(0)`.
 //! * `spawn_join_ns`: spawn, run and join one greenlet at a time, 100k; per greenlet.
-//! * `event_handoff_ns`: one greenlet wakes another that is parked; per
-//!   hand-off. Until `gevent::Event` exists this is a chain of joins: each
-//!   greenlet of a chain of 100k parks joining its predecessor, and the
-//!   death of one wakes the next. Switch to an Event ping-pong once the
-//!   sync module lands.
+//! * `event_handoff_ns`: one greenlet wakes another that is parked on a
+//!   `gevent::Event`: two greenlets ping-pong through two Events (set, the
+//!   other's wait returns, clear); per hand-off. The peers in `benchmarks/`
+//!   do the same with tokio's `Notify` and may's `Semphore`.
 //! * `timeout_enter_exit_ns`: `Timeout::new` + drop without firing.
 //! * `rss_per_parked_greenlet_bytes`: RSS growth (from `/proc/self/statm`)
 //!   per parked greenlet, 100k parked.
@@ -27,7 +26,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gevent::{Greenlet, Timeout, joinall, sleep, spawn};
+use gevent::{Event, Greenlet, Timeout, joinall, sleep, spawn};
 
 const FOREVER: Duration = Duration::from_secs(3600);
 
@@ -74,28 +73,29 @@ fn spawn_join_ns() -> f64 {
 }
 
 fn event_handoff_ns() -> f64 {
-    const N: usize = 100_000;
-    best_of(3, || {
-        // gate <- g1 <- g2 <- ... <- gN: each joins its predecessor.
-        let gate = spawn(|| sleep(FOREVER));
-        let mut prev: Greenlet<()> = gate.clone();
-        let mut chain = Vec::with_capacity(N);
-        for _ in 0..N {
-            let p = prev.clone();
-            let g = spawn(move || {
-                let _ = p.join();
-            });
-            chain.push(g.clone());
-            prev = g;
-        }
-        sleep(Duration::ZERO); // every link of the chain starts and parks
+    const N: u64 = 500_000;
+    let round = |n: u64| {
+        let (ping, pong) = (Event::new(), Event::new());
+        let (pi, po) = (ping.clone(), pong.clone());
+        let echo = spawn(move || {
+            for _ in 0..n {
+                pi.wait().unwrap();
+                pi.clear();
+                po.set();
+            }
+        });
         let t = Instant::now();
-        gate.kill_nowait();
-        prev.join().unwrap();
-        let ns = t.elapsed().as_nanos() as f64 / N as f64;
-        assert!(chain.iter().all(|g| g.dead()));
+        for _ in 0..n {
+            ping.set();
+            pong.wait().unwrap();
+            pong.clear();
+        }
+        let ns = t.elapsed().as_nanos() as f64 / (2 * n) as f64;
+        echo.join().unwrap();
         ns
-    })
+    };
+    round(N / 10); // warm up
+    best_of(3, || round(N))
 }
 
 fn timeout_enter_exit_ns() -> f64 {

@@ -36,12 +36,7 @@ fn main() {
     let mut selftest = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |flag: &str| {
-            args.next().unwrap_or_else(|| {
-                eprintln!("{flag} needs a value\n{USAGE}");
-                exit(2)
-            })
-        };
+        let mut value = |flag: &str| tls_common::flag_value(&mut args, flag, USAGE);
         match arg.as_str() {
             "--selftest" => selftest = true,
             "--name" => name = Some(value("--name")),
@@ -62,16 +57,7 @@ fn main() {
     }
 
     if selftest {
-        match tls_common::selftest() {
-            Ok(x) => {
-                tls_common::print_exchange(&x);
-                println!("selftest: ok");
-            }
-            Err(e) => {
-                eprintln!("selftest failed: {e}");
-                exit(1);
-            }
-        }
+        tls_common::run_selftest();
         return;
     }
 

@@ -125,6 +125,24 @@ impl Drop for HubGuard {
     }
 }
 
+/// Set in a forked child (by a `pthread_atfork` hook): the hub's loop must
+/// re-create its kernel state (epoll fd, io_uring, ...) before it polls.
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn mark_forked() {
+    FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Registers the fork hook once per process.
+fn install_fork_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers an async-signal-safe function (one atomic
+        // store) to run in the child after fork().
+        unsafe { libc::pthread_atfork(None, None, Some(mark_forked)) };
+    });
+}
+
 thread_local! {
     static HUB: Cell<*const HubInner> = const { Cell::new(std::ptr::null()) };
     static HUB_GUARD: HubGuard = const { HubGuard };
@@ -358,6 +376,7 @@ impl HubInner {
         // Registers the teardown at thread exit (a no-op if the thread's
         // TLS is already being destroyed: then the hub is simply leaked).
         let _ = HUB_GUARD.try_with(|_| {});
+        install_fork_hook();
         Ok(inner)
     }
 
@@ -425,6 +444,9 @@ impl HubInner {
             } else {
                 libev_sys::EVRUN_NOWAIT
             };
+            if FORKED.load(std::sync::atomic::Ordering::Relaxed) {
+                self.after_fork();
+            }
             // SAFETY: the hub's loop pointer is valid; callbacks catch panics.
             let active = unsafe { libev_sys::ev_run(self.lp.as_ptr(), flags as i32) } != 0;
             if let Some(p) = self.lp.take_panic() {
@@ -436,6 +458,15 @@ impl HubInner {
         } else {
             self.rounds_since_poll.set(rounds);
         }
+    }
+
+    /// In a forked child: `ev_loop_fork`, so the loop rebuilds its kernel
+    /// state (the parent's epoll/io_uring instance must not be shared).
+    /// Only the thread that called fork() exists in the child, so this is
+    /// the one hub that can still run.
+    fn after_fork(&self) {
+        FORKED.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.lp.loop_fork();
     }
 
     /// Nothing can wake anyone: tell the main greenlet (gevent's LoopExit).

@@ -10,7 +10,13 @@
 //! * [`Greenlet`] ([`spawn`], [`spawn_later`], [`Builder`]), [`joinall`],
 //!   [`wait`], [`iwait`], [`killall`], [`sleep`], [`getcurrent`].
 //! * [`Timeout`], [`with_timeout`]; [`Local`] (greenlet-local storage).
+//! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
+//!   greenlets (the pool bounded) with `map`/`imap`.
+//! * [`threadpool`]: run blocking code on OS threads while greenlets wait
+//!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
+//! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
+//!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
 //! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
 //!   greenlets (the pool bounded) with `map`/`imap`.
@@ -50,6 +56,7 @@ mod local;
 pub mod net;
 pub mod pool;
 pub mod queue;
+pub mod resolver;
 pub mod sync;
 pub mod threadpool;
 mod timeout;

@@ -775,17 +775,21 @@ fn fork_watcher_after_loop_fork() {
 
 const FORK_CHILD_ENV: &str = "GEVENT_TEST_FORK_CHILD";
 
-/// Runs `fork_in_a_subprocess` in a fresh copy of this test binary, so the
+/// Runs itself (child mode: `fork_in_a_subprocess`) in a fresh copy of this test binary, so the
 /// fork happens in a process with no other busy threads.
 #[test]
 fn fork_watcher_after_real_fork() {
+    // Child mode: this same test, re-run by the parent below.
+    if std::env::var_os(FORK_CHILD_ENV).is_some() {
+        fork_in_a_subprocess();
+        return;
+    }
     let _p = util::process_lock();
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
         .args([
             "--exact",
-            "fork_in_a_subprocess",
-            "--ignored",
+            "fork_watcher_after_real_fork",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -801,12 +805,8 @@ fn fork_watcher_after_real_fork() {
     assert!(text.contains("fork ok on every backend"), "{text}");
 }
 
-#[test]
-#[ignore = "run in a subprocess by fork_watcher_after_real_fork"]
+/// Child mode of `fork_watcher_after_real_fork`.
 fn fork_in_a_subprocess() {
-    if std::env::var_os(FORK_CHILD_ENV).is_none() {
-        return;
-    }
     for_each_backend_named(|b, lp| {
         let (mut a, mut peer) = socketpair();
         let forks = Counter::new();

@@ -1,21 +1,18 @@
 //! Queue family behaviour: order, FIFO service of blocked getters and
 //! putters, bounded and rendezvous blocking, peek, join, shutdown, errors.
 
+#[path = "util/greenlet.rs"]
+mod gutil;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent::core::Loop;
 use gevent::queue::{Channel, JoinableQueue, LifoQueue, PriorityQueue, Queue, QueueError};
 use gevent::{Error, joinall, sleep, spawn};
+use gutil::each_backend;
 
 const LONG: Duration = Duration::from_secs(10);
-
-fn each_backend(f: fn()) {
-    for b in Loop::usable_backends().iter() {
-        gevent::run_on_backend(b, f).unwrap();
-    }
-}
 
 fn yield_now() {
     sleep(Duration::ZERO);

@@ -3,13 +3,16 @@
 //! every backend. Producers retry refused puts (the item comes back in the
 //! error); at the end every item must have been received exactly once.
 
+#[path = "util/greenlet.rs"]
+mod gutil;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent::core::Loop;
 use gevent::queue::{Channel, LifoQueue, PriorityQueue, PutError, Queue, QueueError};
 use gevent::{Greenlet, joinall, sleep, spawn};
+use gutil::each_backend;
 
 const LONG: Duration = Duration::from_secs(20);
 const ITEMS: u32 = 1500;
@@ -168,12 +171,6 @@ fn stress<Q: AnyQueue>(q: Q, seed: u64) {
     assert_eq!(dups, 0, "duplicated items");
     assert_eq!(all.len(), ITEMS as usize, "lost items");
     assert!(all.iter().copied().eq(0..ITEMS));
-}
-
-fn each_backend(f: fn()) {
-    for b in Loop::usable_backends().iter() {
-        gevent::run_on_backend(b, f).unwrap();
-    }
 }
 
 #[test]

@@ -1,21 +1,18 @@
 //! Event and AsyncResult: FIFO wake-ups, newcomers queue behind woken
 //! waiters, one-shot results, completion from other OS threads, LoopExit.
 
+#[path = "util/greenlet.rs"]
+mod gutil;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent::core::Loop;
 use gevent::sync::AsyncResultSender;
 use gevent::{AsyncResult, Error, Event, joinall, sleep, spawn};
+use gutil::each_backend;
 
 const LONG: Duration = Duration::from_secs(10);
-
-fn each_backend(f: fn()) {
-    for b in Loop::usable_backends().iter() {
-        gevent::run_on_backend(b, f).unwrap();
-    }
-}
 
 fn yield_now() {
     sleep(Duration::ZERO);

@@ -1,21 +1,18 @@
 //! Semaphore, BoundedSemaphore, Lock and RLock: fairness, no leaked
 //! permits, misuse errors. Timer-using tests run on every backend.
 
+#[path = "util/greenlet.rs"]
+mod gutil;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent::core::Loop;
 use gevent::sync::ReleaseError;
 use gevent::{BoundedSemaphore, Error, Lock, RLock, Semaphore, joinall, sleep, spawn};
+use gutil::each_backend;
 
 const LONG: Duration = Duration::from_secs(10);
-
-fn each_backend(f: fn()) {
-    for b in Loop::usable_backends().iter() {
-        gevent::run_on_backend(b, f).unwrap();
-    }
-}
 
 fn yield_now() {
     sleep(Duration::ZERO);

@@ -47,6 +47,23 @@ where
     (c, server.join().expect("server thread panicked"))
 }
 
+/// [`run`] over TLS: the server end serves a "localhost" certificate of a
+/// fresh "Test CA", the client end trusts that CA; each side's function
+/// gets its stream after the handshake (whose failure it returns).
+fn run_tls<C, S, CT, ST>(client: C, server: S) -> (std::io::Result<CT>, std::io::Result<ST>)
+where
+    C: FnOnce(TlsStream<UnixStream>) -> std::io::Result<CT>,
+    S: FnOnce(TlsStream<UnixStream>) -> std::io::Result<ST> + Send + 'static,
+    ST: Send + 'static,
+{
+    let ca = Ca::new("Test CA");
+    let acc = acceptor(&ca.leaf(&["localhost"]));
+    run(
+        |sock| client(ca.connector().connect("localhost", sock)?),
+        move |sock| server(acc.accept(sock)?),
+    )
+}
+
 fn data_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/tls")
@@ -631,12 +648,8 @@ fn large_transfers_both_directions() {
     let up = Arc::new(pattern(SIZE, 1));
     let down = Arc::new(pattern(SIZE, 2));
     let (up2, down2) = (up.clone(), down.clone());
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let acc = acceptor(&leaf);
-    let (client, server) = run(
-        |sock| -> std::io::Result<()> {
-            let mut tls = ca.connector().connect("localhost", sock)?;
+    let (client, server) = run_tls(
+        |mut tls| -> std::io::Result<()> {
             // uneven chunk sizes, some above the 16 KiB record size
             let mut off = 0;
             let mut step = 1;
@@ -656,8 +669,7 @@ fn large_transfers_both_directions() {
             assert!(rest.is_empty());
             Ok(())
         },
-        move |sock| -> std::io::Result<()> {
-            let mut tls = acc.accept(sock)?;
+        move |mut tls| -> std::io::Result<()> {
             let mut got = vec![0u8; SIZE];
             // small reads too
             tls.read_exact(&mut got[..1000])?;
@@ -678,12 +690,8 @@ fn large_transfers_both_directions() {
 
 #[test]
 fn shutdown_sends_close_notify_and_half_closes() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let acc = acceptor(&leaf);
-    let (client, server) = run(
-        |sock| -> std::io::Result<()> {
-            let mut tls = ca.connector().connect("localhost", sock)?;
+    let (client, server) = run_tls(
+        |mut tls| -> std::io::Result<()> {
             tls.write_all(b"request")?;
             tls.shutdown()?;
             tls.shutdown()?; // idempotent
@@ -698,8 +706,7 @@ fn shutdown_sends_close_notify_and_half_closes() {
             assert_eq!(tls.read(&mut [0u8; 8])?, 0);
             Ok(())
         },
-        move |sock| -> std::io::Result<()> {
-            let mut tls = acc.accept(sock)?;
+        move |mut tls| -> std::io::Result<()> {
             let mut req = Vec::new();
             tls.read_to_end(&mut req)?; // Ok at the close_notify
             assert_eq!(req, b"request");
@@ -714,12 +721,8 @@ fn shutdown_sends_close_notify_and_half_closes() {
 
 #[test]
 fn eof_without_close_notify_is_unexpected_eof() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let acc = acceptor(&leaf);
-    let (client, server) = run(
-        |sock| -> std::io::Result<()> {
-            let mut tls = ca.connector().connect("localhost", sock)?;
+    let (client, server) = run_tls(
+        |mut tls| -> std::io::Result<()> {
             let mut buf = [0u8; 5];
             tls.read_exact(&mut buf)?;
             assert_eq!(&buf, b"early");
@@ -733,8 +736,7 @@ fn eof_without_close_notify_is_unexpected_eof() {
             );
             Ok(())
         },
-        move |sock| -> std::io::Result<()> {
-            let mut tls = acc.accept(sock)?;
+        move |mut tls| -> std::io::Result<()> {
             tls.write_all(b"early")?;
             drop(tls); // closes the socket without close_notify
             Ok(())
@@ -746,18 +748,13 @@ fn eof_without_close_notify_is_unexpected_eof() {
 
 #[test]
 fn into_inner_then_socket_shutdown() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let acc = acceptor(&leaf);
-    let (client, server) = run(
-        |sock| -> std::io::Result<()> {
-            let mut tls = ca.connector().connect("localhost", sock)?;
+    let (client, server) = run_tls(
+        |mut tls| -> std::io::Result<()> {
             tls.write_all(b"abc")?;
             tls.shutdown()?;
             tls.into_inner().shutdown(std::net::Shutdown::Write)
         },
-        move |sock| -> std::io::Result<Vec<u8>> {
-            let mut tls = acc.accept(sock)?;
+        move |mut tls| -> std::io::Result<Vec<u8>> {
             let mut v = Vec::new();
             tls.read_to_end(&mut v)?;
             Ok(v)
@@ -820,13 +817,9 @@ fn not_tls_is_invalid_data() {
 
 #[test]
 fn would_block_and_timeouts_pass_through_and_resume() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let acc = acceptor(&leaf);
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let (client, server) = run(
-        |sock| -> std::io::Result<()> {
-            let mut tls = ca.connector().connect("localhost", sock)?;
+    let (client, server) = run_tls(
+        |mut tls| -> std::io::Result<()> {
             // nothing sent yet: a non-blocking read reports WouldBlock
             tls.get_mut().set_nonblocking(true)?;
             assert_eq!(
@@ -852,8 +845,7 @@ fn would_block_and_timeouts_pass_through_and_resume() {
             assert_eq!(tls.read(&mut buf)?, 0);
             Ok(())
         },
-        move |sock| -> std::io::Result<()> {
-            let mut tls = acc.accept(sock)?;
+        move |mut tls| -> std::io::Result<()> {
             go_rx.recv_timeout(LIMIT).unwrap();
             tls.write_all(b"later")?;
             tls.shutdown()

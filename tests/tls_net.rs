@@ -14,7 +14,7 @@ mod net_util;
 mod tls_example;
 mod tls_util;
 use net_util::each_backend;
-use tls_util::Ca;
+use tls_util::LocalhostPems;
 
 /// Echoes until the client's close_notify, then sends its own.
 fn echo<S: Read + Write>(mut tls: TlsStream<S>) -> std::io::Result<u64> {
@@ -78,17 +78,10 @@ fn echo_client(
 
 #[test]
 fn echo_over_tcp_in_greenlets() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let (cert, key, ca_pem) = (leaf.cert, leaf.key, ca.pem);
+    let pems = LocalhostPems::new();
     each_backend(move || {
-        let acc = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let connector = TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(ca_pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap();
+        let acc = pems.acceptor();
+        let connector = pems.connector();
         let (addr, server) = echo_server(acc, 1);
         let client = gevent::spawn(move || echo_client(&connector, addr, 0, 10));
         client.take().unwrap().unwrap();
@@ -102,18 +95,11 @@ fn echo_over_tcp_in_greenlets() {
 #[test]
 fn fifty_concurrent_tls_clients_in_one_thread() {
     const CLIENTS: usize = 50;
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let (cert, key, ca_pem) = (leaf.cert, leaf.key, ca.pem);
+    let pems = LocalhostPems::new();
     net_util::raise_nofile(1024);
     each_backend(move || {
-        let acc = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let connector = TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(ca_pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap();
+        let acc = pems.acceptor();
+        let connector = pems.connector();
         let (addr, server) = echo_server(acc, CLIENTS);
         let clients: Vec<_> = (0..CLIENTS)
             .map(|id| {
@@ -138,17 +124,10 @@ fn large_transfer_between_greenlets() {
     // One thread: the client's writes park when the socket buffer fills,
     // letting the server greenlet read, and the other way round.
     const SIZE: usize = 3 * 1024 * 1024 + 7;
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let (cert, key, ca_pem) = (leaf.cert, leaf.key, ca.pem);
+    let pems = LocalhostPems::new();
     each_backend(move || {
-        let acc = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let connector = TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(ca_pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap();
+        let acc = pems.acceptor();
+        let connector = pems.connector();
         let data: Vec<u8> = (0..SIZE).map(|i| (i * 31 % 251) as u8).collect();
         let expect = data.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -182,15 +161,11 @@ fn large_transfer_between_greenlets() {
 
 #[test]
 fn over_a_unix_socketpair() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let (cert, key, ca_pem) = (leaf.cert, leaf.key, ca.pem);
+    let pems = LocalhostPems::new();
     each_backend(move || {
-        let acc = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let connector = TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(ca_pem.as_bytes())
-            .unwrap()
+        let acc = pems.acceptor();
+        let connector = pems
+            .connector_builder()
             .alpn_protocols(["x"])
             .build()
             .unwrap();
@@ -211,16 +186,9 @@ fn over_a_unix_socketpair() {
 
 #[test]
 fn handshake_bounded_by_timeout_and_socket_timeouts() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let (cert, key, ca_pem) = (leaf.cert, leaf.key, ca.pem);
+    let pems = LocalhostPems::new();
     each_backend(move || {
-        let connector = TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(ca_pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap();
+        let connector = pems.connector();
         // A TCP server that accepts and never speaks.
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -245,7 +213,7 @@ fn handshake_bounded_by_timeout_and_socket_timeouts() {
         assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e}");
 
         // 3. the server side: a client that connects and never sends
-        let acc = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+        let acc = pems.acceptor();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr2 = listener.local_addr().unwrap();
         let idle_client = TcpStream::connect(addr2).unwrap();
@@ -260,17 +228,10 @@ fn handshake_bounded_by_timeout_and_socket_timeouts() {
 
 #[test]
 fn killing_a_reader_unwinds_cleanly() {
-    let ca = Ca::new("Test CA");
-    let leaf = ca.leaf(&["localhost"]);
-    let (cert, key, ca_pem) = (leaf.cert, leaf.key, ca.pem);
+    let pems = LocalhostPems::new();
     each_backend(move || {
-        let acc = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let connector = TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(ca_pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap();
+        let acc = pems.acceptor();
+        let connector = pems.connector();
         let (a, b) = UnixStream::pair().unwrap();
         let server = gevent::spawn(move || -> std::io::Result<usize> {
             let mut tls = acc.accept(b)?;

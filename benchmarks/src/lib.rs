@@ -1,12 +1,14 @@
 //! Shared helpers of the peer benchmarks: output format and RSS.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Prints one figure as `name value unit`, the format of gevent's
 /// `bench_greenlet`.
 pub fn report(name: &str, value: f64, unit: &str) {
     if unit == "ns" {
         println!("{name} {value:.1} {unit}");
+    } else if unit == "us" {
+        println!("{name} {value:.2} {unit}");
     } else {
         println!("{name} {value:.0} {unit}");
     }
@@ -43,4 +45,17 @@ pub fn only() -> Option<String> {
 /// Whether figure `name` should run.
 pub fn wanted(name: &str) -> bool {
     only().is_none_or(|o| o == name)
+}
+
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), which a busy
+/// machine disturbs less than wall-clock time.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a
+    // constant every Linux supports.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

@@ -207,3 +207,27 @@ pub fn selftest() -> io::Result<Exchange> {
     }
     Ok(x)
 }
+
+/// `--selftest` of both examples: runs [`selftest`] and prints what it
+/// found and "selftest: ok", or the error, then exits with status 1.
+pub fn run_selftest() {
+    match selftest() {
+        Ok(x) => {
+            print_exchange(&x);
+            println!("selftest: ok");
+        }
+        Err(e) => {
+            eprintln!("selftest failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The value after command-line flag `flag`; without one, says so with
+/// `usage` and exits with status 2.
+pub fn flag_value(args: &mut impl Iterator<Item = String>, flag: &str, usage: &str) -> String {
+    args.next().unwrap_or_else(|| {
+        eprintln!("{flag} needs a value\n{usage}");
+        std::process::exit(2)
+    })
+}

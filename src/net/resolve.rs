@@ -9,11 +9,10 @@ use super::{SocketTarget, ToSocketAddrs};
 /// `bind`, `connect` and `send_to` of this module goes through.
 ///
 /// Literal addresses are returned as they are and never block. A host
-/// name is looked up with the system resolver (`getaddrinfo`, through
-/// std's `to_socket_addrs`); with that plain lookup the calling thread
-/// waits for the answer. The resolver module (`gevent::resolver`) is what
-/// routes this step through the hub's thread pool, so that only the
-/// calling greenlet waits.
+/// name is looked up with the thread's resolver
+/// ([`gevent::resolver::resolve`](crate::resolver::resolve): by default
+/// libc's `getaddrinfo` on the hub's thread pool), so only the calling
+/// greenlet waits.
 ///
 /// # Errors
 ///
@@ -33,9 +32,7 @@ use super::{SocketTarget, ToSocketAddrs};
 pub fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<SocketAddr>> {
     match addr.to_socket_target()? {
         SocketTarget::Addrs(v) => Ok(v),
-        SocketTarget::Host(host, port) => {
-            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect)
-        }
+        SocketTarget::Host(host, port) => crate::resolver::resolve(&host, port),
     }
 }
 

@@ -4,9 +4,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::imap_engine::Engine;
 use super::members::Members;
-use super::{IMap, IMapUnordered, apply, bind, default_maxsize, shared_methods};
+use super::{IMap, IMapUnordered, apply, engine, shared_methods};
 use crate::{AsGreenlet, Error, Greenlet, GreenletRef};
 
 /// A set of greenlets, without a bound (gevent's `Group`): spawn through

@@ -51,7 +51,7 @@ pub use pool_full::PoolFull;
 use std::rc::Rc;
 
 use crate::{Error, Greenlet};
-use imap_engine::Source;
+use imap_engine::{Engine, Source};
 use members::Members;
 
 /// Spawns `f` as a member, waiting for a slot in a pool.
@@ -99,10 +99,25 @@ where
     }))
 }
 
-/// The default bound of imap and friends: twice the pool's size (in flight
+/// The engine behind imap and friends: `f` bound to each input item, in
+/// `members`, with the default bound — twice the pool's size (in flight
 /// plus as many finished and waiting for their turn); none for a group.
-fn default_maxsize(m: &Members) -> usize {
-    m.size().saturating_mul(2)
+fn engine<'a, I, It, T, E, F>(
+    members: &Rc<Members>,
+    items: It,
+    f: F,
+    ordered: bool,
+) -> Engine<'a, T, E>
+where
+    It: IntoIterator<Item = Result<I, E>>,
+    It::IntoIter: 'a,
+    I: 'static,
+    T: 'static,
+    E: From<Error> + 'a,
+    F: Fn(I) -> T + 'static,
+{
+    let max = members.size().saturating_mul(2);
+    Engine::new(members.clone(), bind(items, f), ordered, max)
 }
 
 /// The methods Group and Pool share, with docs and examples for each.
@@ -341,10 +356,7 @@ macro_rules! shared_methods {
                 T: 'static,
                 F: Fn(I) -> T + 'static,
             {
-                let source = bind(items.into_iter().map(Ok), f);
-                let m = self.members.clone();
-                let max = default_maxsize(&m);
-                IMap::new(Engine::new(m, source, true, max))
+                self.try_imap(items.into_iter().map(Ok), f)
             }
 
             /// Like [`imap`](Self::imap), yielding results as they finish
@@ -368,10 +380,7 @@ macro_rules! shared_methods {
                 T: 'static,
                 F: Fn(I) -> T + 'static,
             {
-                let source = bind(items.into_iter().map(Ok), f);
-                let m = self.members.clone();
-                let max = default_maxsize(&m);
-                IMapUnordered::new(Engine::new(m, source, false, max))
+                self.try_imap_unordered(items.into_iter().map(Ok), f)
             }
 
             /// [`imap`](Self::imap) over a fallible input (lines of a file,
@@ -399,10 +408,7 @@ macro_rules! shared_methods {
                 T: 'static,
                 F: Fn(I) -> T + 'static,
             {
-                let source = bind(items, f);
-                let m = self.members.clone();
-                let max = default_maxsize(&m);
-                IMap::new(Engine::new(m, source, true, max))
+                IMap::new(engine(&self.members, items, f, true))
             }
 
             /// [`imap_unordered`](Self::imap_unordered) over a fallible
@@ -431,10 +437,7 @@ macro_rules! shared_methods {
                 T: 'static,
                 F: Fn(I) -> T + 'static,
             {
-                let source = bind(items, f);
-                let m = self.members.clone();
-                let max = default_maxsize(&m);
-                IMapUnordered::new(Engine::new(m, source, false, max))
+                IMapUnordered::new(engine(&self.members, items, f, false))
             }
         }
     };

@@ -5,11 +5,8 @@ use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::imap_engine::Engine;
 use super::members::Members;
-use super::{
-    IMap, IMapUnordered, PoolFull, apply, bind, default_maxsize, shared_methods, spawn_member,
-};
+use super::{IMap, IMapUnordered, PoolFull, apply, engine, shared_methods, spawn_member};
 use crate::{AsGreenlet, Error, Greenlet, GreenletRef};
 
 /// A group of at most `size` greenlets (gevent's `Pool`): the way to limit

@@ -1,11 +1,9 @@
 //! [`BoundedSemaphore`]: a semaphore that refuses to be released too often.
 
 use std::fmt;
-use std::rc::Rc;
 use std::time::Duration;
 
-use super::permits::Permits;
-use super::{ReleaseError, SemaphoreGuard};
+use super::{ReleaseError, Semaphore, SemaphoreGuard};
 use crate::Error;
 
 /// A [`Semaphore`](crate::Semaphore) whose count may never exceed its
@@ -27,7 +25,8 @@ use crate::Error;
 /// ```
 #[derive(Clone)]
 pub struct BoundedSemaphore {
-    p: Rc<Permits>,
+    /// Everything but `release` and `bound` is the semaphore's.
+    sem: Semaphore,
     initial: usize,
 }
 
@@ -39,7 +38,7 @@ impl BoundedSemaphore {
     /// ```
     pub fn new(permits: usize) -> BoundedSemaphore {
         BoundedSemaphore {
-            p: Rc::new(Permits::new(permits, Some(permits))),
+            sem: Semaphore::with_bound(permits, Some(permits)),
             initial: permits,
         }
     }
@@ -61,8 +60,7 @@ impl BoundedSemaphore {
     /// # Ok::<(), gevent::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<SemaphoreGuard, Error> {
-        self.p.acquire(None)?;
-        Ok(SemaphoreGuard::new(self.p.clone()))
+        self.sem.acquire()
     }
 
     /// Takes a permit if one is free, without waiting.
@@ -73,9 +71,7 @@ impl BoundedSemaphore {
     /// assert!(sem.try_acquire().is_none());
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
-        self.p
-            .try_acquire()
-            .then(|| SemaphoreGuard::new(self.p.clone()))
+        self.sem.try_acquire()
     }
 
     /// Takes a permit, waiting at most `timeout` (zero: do not wait).
@@ -92,11 +88,7 @@ impl BoundedSemaphore {
     /// assert!(sem.acquire_timeout(std::time::Duration::ZERO).unwrap_err().is_timeout());
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphoreGuard, Error> {
-        if self.p.acquire(Some(timeout))? {
-            Ok(SemaphoreGuard::new(self.p.clone()))
-        } else {
-            Err(Error::Timeout)
-        }
+        self.sem.acquire_timeout(timeout)
     }
 
     /// Returns a permit taken with [`SemaphoreGuard::forget`]: hands it to
@@ -114,7 +106,7 @@ impl BoundedSemaphore {
     /// assert!(sem.release().is_err());
     /// ```
     pub fn release(&self) -> Result<(), ReleaseError> {
-        self.p.release()
+        self.sem.try_release()
     }
 
     /// How many permits are free now.
@@ -123,7 +115,7 @@ impl BoundedSemaphore {
     /// assert_eq!(gevent::BoundedSemaphore::new(3).available(), 3);
     /// ```
     pub fn available(&self) -> usize {
-        self.p.available()
+        self.sem.available()
     }
 
     /// The initial (and maximum) number of permits.
@@ -141,7 +133,7 @@ impl BoundedSemaphore {
     /// assert!(gevent::BoundedSemaphore::new(0).locked());
     /// ```
     pub fn locked(&self) -> bool {
-        self.p.available() == 0
+        self.sem.locked()
     }
 
     /// How many greenlets are waiting on it.
@@ -150,7 +142,7 @@ impl BoundedSemaphore {
     /// assert_eq!(gevent::BoundedSemaphore::new(1).waiters(), 0);
     /// ```
     pub fn waiters(&self) -> usize {
-        self.p.waiting()
+        self.sem.waiters()
     }
 
     /// Waits until a permit is free, without taking it.
@@ -164,7 +156,7 @@ impl BoundedSemaphore {
     /// # Ok::<(), gevent::Error>(())
     /// ```
     pub fn wait(&self) -> Result<(), Error> {
-        self.p.wait(None).map(|_| ())
+        self.sem.wait()
     }
 
     /// Like [`wait`](BoundedSemaphore::wait), at most `timeout`; returns
@@ -180,16 +172,16 @@ impl BoundedSemaphore {
     /// # Ok::<(), gevent::Error>(())
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
-        self.p.wait(Some(timeout))
+        self.sem.wait_timeout(timeout)
     }
 }
 
 impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedSemaphore")
-            .field("available", &self.p.available())
+            .field("available", &self.sem.available())
             .field("bound", &self.initial)
-            .field("waiters", &self.p.waiting())
+            .field("waiters", &self.sem.waiters())
             .finish()
     }
 }

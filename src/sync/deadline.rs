@@ -4,9 +4,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::wait_list::{WaitKey, WaitList};
 use crate::Error;
 use crate::core::Timer;
-use crate::hub::{Waker, hub_inner};
+use crate::hub::{Waker, hub_inner, park};
 
 /// A one-shot timer that wakes a waiting greenlet when its time is up.
 /// Stopped when dropped.
@@ -66,4 +67,30 @@ pub(crate) fn rearm(d: &Option<Deadline>) -> Waker {
         d.set_waker(w.clone());
     }
     w
+}
+
+/// The park loop of a registered waiter (`key` in `waiters`): parks until
+/// it is signalled or `ready()` (checked, with the list borrowed, only when
+/// it was not signalled) — `Ok(true)` — or the deadline passes —
+/// `Ok(false)`. After a return from `park` for nothing it waits again,
+/// freshly registered. The caller unregisters afterwards (and its drop
+/// guard does when `park` fails or unwinds).
+#[inline]
+pub(crate) fn park_until<D: Default>(
+    waiters: &RefCell<WaitList<D>>,
+    key: WaitKey,
+    deadline: &Option<Deadline>,
+    mut ready: impl FnMut() -> bool,
+) -> Result<bool, Error> {
+    loop {
+        park()?;
+        let mut w = waiters.borrow_mut();
+        if w.is_signaled(key) || ready() {
+            return Ok(true);
+        }
+        if expired(deadline) {
+            return Ok(false);
+        }
+        w.set_waker(key, rearm(deadline));
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::deadline::{self, Deadline};
 use super::wait_list::{WaitKey, WaitList};
 use crate::Error;
-use crate::hub::{self, Waker, park};
+use crate::hub::{self, Waker};
 
 #[derive(Default)]
 pub(crate) struct Notifier {
@@ -75,22 +75,9 @@ impl Notifier {
             key,
             armed: true,
         };
-        loop {
-            park()?;
-            let mut w = self.waiters.borrow_mut();
-            if w.is_signaled(key) {
-                drop(w);
-                guard.finish();
-                return Ok(true);
-            }
-            if deadline::expired(&deadline) {
-                drop(w);
-                guard.finish();
-                return Ok(false);
-            }
-            // Returned from park for nothing: wait again, freshly registered.
-            w.set_waker(key, deadline::rearm(&deadline));
-        }
+        let notified = deadline::park_until(&self.waiters, key, &deadline, || false)?;
+        guard.finish();
+        Ok(notified)
     }
 }
 

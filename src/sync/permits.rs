@@ -16,7 +16,7 @@ use super::ReleaseError;
 use super::deadline::{self, Deadline};
 use super::wait_list::{WaitKey, WaitList};
 use crate::Error;
-use crate::hub::{Waker, park};
+use crate::hub::Waker;
 
 /// A permit counter with a FIFO of waiters.
 pub(crate) struct Permits {
@@ -134,33 +134,20 @@ impl Permits {
             key,
             armed: true,
         };
-        loop {
-            park()?;
-            let mut w = self.waiters.borrow_mut();
-            if w.is_signaled(key) {
-                drop(w);
-                guard.finish();
-                return Ok(true);
-            }
+        let got = deadline::park_until(&self.waiters, key, &deadline, || {
             let a = self.avail.get();
-            if a > 0 {
-                // Woken some other way while a permit is free: nobody
-                // parked is ahead of us (they would have had it).
-                if !wait_only {
-                    self.avail.set(a - 1);
-                }
-                drop(w);
-                guard.finish();
-                return Ok(true);
+            if a == 0 {
+                return false;
             }
-            if deadline::expired(&deadline) {
-                drop(w);
-                guard.finish();
-                return Ok(false);
+            // Woken some other way while a permit is free: nobody parked
+            // is ahead of us (they would have had it).
+            if !wait_only {
+                self.avail.set(a - 1);
             }
-            // Returned from park for nothing: wait again, freshly registered.
-            w.set_waker(key, deadline::rearm(&deadline));
-        }
+            true
+        })?;
+        guard.finish();
+        Ok(got)
     }
 }
 

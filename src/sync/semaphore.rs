@@ -4,6 +4,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::ReleaseError;
 use super::permits::Permits;
 use crate::Error;
 
@@ -62,8 +63,14 @@ impl Semaphore {
     /// assert_eq!(sem.available(), 3);
     /// ```
     pub fn new(permits: usize) -> Semaphore {
+        Semaphore::with_bound(permits, None)
+    }
+
+    /// A semaphore whose count may not exceed `bound` (for
+    /// [`BoundedSemaphore`](crate::BoundedSemaphore)).
+    pub(super) fn with_bound(permits: usize, bound: Option<usize>) -> Semaphore {
         Semaphore {
-            p: Rc::new(Permits::new(permits, None)),
+            p: Rc::new(Permits::new(permits, bound)),
         }
     }
 
@@ -134,7 +141,13 @@ impl Semaphore {
     /// ```
     pub fn release(&self) {
         // Unbounded: cannot fail.
-        let _ = self.p.release();
+        let _ = self.try_release();
+    }
+
+    /// Adds a permit unless that would exceed the bound (see
+    /// [`with_bound`](Semaphore::with_bound)).
+    pub(super) fn try_release(&self) -> Result<(), ReleaseError> {
+        self.p.release()
     }
 
     /// How many permits are free now (gevent's `counter`).

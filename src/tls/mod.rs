@@ -99,6 +99,23 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
+/// ALPN protocol names as the builders store them.
+pub(crate) fn alpn_list<I, P>(protocols: I) -> Vec<Vec<u8>>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<[u8]>,
+{
+    protocols.into_iter().map(|p| p.as_ref().to_vec()).collect()
+}
+
+/// ALPN protocol names as text, for `Debug`.
+pub(crate) fn alpn_names(protocols: &[Vec<u8>]) -> Vec<std::borrow::Cow<'_, str>> {
+    protocols
+        .iter()
+        .map(|p| String::from_utf8_lossy(p))
+        .collect()
+}
+
 /// Checks ALPN protocol names (1 to 255 bytes each, as the protocol requires).
 pub(crate) fn check_alpn(protocols: &[Vec<u8>]) -> std::io::Result<()> {
     match protocols.iter().find(|p| p.is_empty() || p.len() > 255) {

@@ -111,14 +111,21 @@ pub(crate) fn certified_key_from_pem(
     certified_key(chain, key, chain_what, key_what)
 }
 
-/// Loads a chain and key from PEM files (possibly the same file).
-pub(crate) fn certified_key_from_files(chain: &Path, key: &Path) -> io::Result<Arc<CertifiedKey>> {
+/// Reads a chain file and a key file (possibly the same file, then read
+/// once).
+pub(crate) fn read_pair(chain: &Path, key: &Path) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let chain_pem = read_file(chain)?;
     let key_pem = if key == chain {
         chain_pem.clone()
     } else {
         read_file(key)?
     };
+    Ok((chain_pem, key_pem))
+}
+
+/// Loads a chain and key from PEM files (possibly the same file).
+pub(crate) fn certified_key_from_files(chain: &Path, key: &Path) -> io::Result<Arc<CertifiedKey>> {
+    let (chain_pem, key_pem) = read_pair(chain, key)?;
     certified_key_from_pem(
         &chain_pem,
         &key_pem,
@@ -138,4 +145,11 @@ pub(crate) fn add_roots(store: &mut RootCertStore, pem: &[u8], what: &str) -> io
         })?;
     }
     Ok(())
+}
+
+/// Adds every certificate in the PEM file at `path` to `store` as a trust
+/// anchor; errors name the file.
+pub(crate) fn add_roots_from_file(store: &mut RootCertStore, path: &Path) -> io::Result<()> {
+    let data = read_file(path)?;
+    add_roots(store, &data, &describe_path(path))
 }

@@ -179,12 +179,7 @@ impl fmt::Debug for TlsAcceptor {
         f.debug_struct("TlsAcceptor")
             .field(
                 "alpn_protocols",
-                &self
-                    .config
-                    .alpn_protocols
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p))
-                    .collect::<Vec<_>>(),
+                &super::alpn_names(&self.config.alpn_protocols),
             )
             .field("cert_resolver", &self.config.cert_resolver)
             .finish_non_exhaustive()

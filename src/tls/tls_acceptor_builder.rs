@@ -191,7 +191,7 @@ impl TlsAcceptorBuilder {
         I: IntoIterator<Item = P>,
         P: AsRef<[u8]>,
     {
-        self.alpn = protocols.into_iter().map(|p| p.as_ref().to_vec()).collect();
+        self.alpn = super::alpn_list(protocols);
         self
     }
 
@@ -233,9 +233,7 @@ impl TlsAcceptorBuilder {
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// ```
     pub fn client_ca_pem_file<P: AsRef<Path>>(mut self, path: P) -> io::Result<TlsAcceptorBuilder> {
-        let path = path.as_ref();
-        let data = pem::read_file(path)?;
-        pem::add_roots(&mut self.client_roots, &data, &pem::describe_path(path))?;
+        pem::add_roots_from_file(&mut self.client_roots, path.as_ref())?;
         Ok(self)
     }
 
@@ -309,14 +307,7 @@ impl fmt::Debug for TlsAcceptorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsAcceptorBuilder")
             .field("certificates", &self.certs)
-            .field(
-                "alpn_protocols",
-                &self
-                    .alpn
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p))
-                    .collect::<Vec<_>>(),
-            )
+            .field("alpn_protocols", &super::alpn_names(&self.alpn))
             .field("client_cas", &self.client_roots.len())
             .field("client_auth_optional", &self.client_auth_optional)
             .finish()

@@ -222,12 +222,7 @@ impl fmt::Debug for TlsConnector {
             .field("skipped_platform_certificates", &self.skipped_roots)
             .field(
                 "alpn_protocols",
-                &self
-                    .config
-                    .alpn_protocols
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p))
-                    .collect::<Vec<_>>(),
+                &super::alpn_names(&self.config.alpn_protocols),
             )
             .field("sni", &self.config.enable_sni)
             .finish_non_exhaustive()

@@ -116,9 +116,7 @@ impl TlsConnectorBuilder {
         mut self,
         path: P,
     ) -> io::Result<TlsConnectorBuilder> {
-        let path = path.as_ref();
-        let data = pem::read_file(path)?;
-        pem::add_roots(&mut self.roots, &data, &pem::describe_path(path))?;
+        pem::add_roots_from_file(&mut self.roots, path.as_ref())?;
         Ok(self)
     }
 
@@ -162,7 +160,7 @@ impl TlsConnectorBuilder {
         I: IntoIterator<Item = P>,
         P: AsRef<[u8]>,
     {
-        self.alpn = protocols.into_iter().map(|p| p.as_ref().to_vec()).collect();
+        self.alpn = super::alpn_list(protocols);
         self
     }
 
@@ -242,12 +240,7 @@ impl TlsConnectorBuilder {
         key: Q,
     ) -> io::Result<TlsConnectorBuilder> {
         let (chain, key) = (chain.as_ref(), key.as_ref());
-        let chain_pem = pem::read_file(chain)?;
-        let key_pem = if key == chain {
-            chain_pem.clone()
-        } else {
-            pem::read_file(key)?
-        };
+        let (chain_pem, key_pem) = pem::read_pair(chain, key)?;
         self.set_client_certificate(
             &chain_pem,
             &key_pem,
@@ -361,14 +354,7 @@ impl fmt::Debug for TlsConnectorBuilder {
         f.debug_struct("TlsConnectorBuilder")
             .field("platform_roots", &self.platform_roots)
             .field("added_roots", &self.roots.len())
-            .field(
-                "alpn_protocols",
-                &self
-                    .alpn
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p))
-                    .collect::<Vec<_>>(),
-            )
+            .field("alpn_protocols", &super::alpn_names(&self.alpn))
             .field("sni", &self.sni)
             .field("client_certificate", &self.client_cert.is_some())
             .field("danger_accept_invalid_certs", &self.accept_invalid_certs)

@@ -1,7 +1,7 @@
 //! Certificates for the TLS test files, generated at run time with rcgen.
 #![allow(dead_code)]
 
-use gevent::tls::{TlsAcceptor, TlsConnector};
+use gevent::tls::{TlsAcceptor, TlsConnector, TlsConnectorBuilder};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -69,12 +69,51 @@ impl Ca {
     }
 
     pub fn connector(&self) -> TlsConnector {
-        TlsConnector::builder()
-            .platform_roots(false)
-            .add_root_certificate_pem(self.pem.as_bytes())
-            .unwrap()
-            .build()
-            .unwrap()
+        connector_builder(&self.pem).build().unwrap()
+    }
+}
+
+/// A connector builder trusting only the CA certificate `ca_pem`.
+pub fn connector_builder(ca_pem: &str) -> TlsConnectorBuilder {
+    TlsConnector::builder()
+        .platform_roots(false)
+        .add_root_certificate_pem(ca_pem.as_bytes())
+        .unwrap()
+}
+
+/// A "Test CA" and a "localhost" leaf it issued, as PEM strings only, so
+/// that a test body can take them to the thread it runs on.
+#[derive(Clone)]
+pub struct LocalhostPems {
+    pub cert: String,
+    pub key: String,
+    pub ca: String,
+}
+
+impl LocalhostPems {
+    pub fn new() -> LocalhostPems {
+        let ca = Ca::new("Test CA");
+        let leaf = ca.leaf(&["localhost"]);
+        LocalhostPems {
+            cert: leaf.cert,
+            key: leaf.key,
+            ca: ca.pem,
+        }
+    }
+
+    /// An acceptor serving the leaf.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from_pem(self.cert.as_bytes(), self.key.as_bytes()).unwrap()
+    }
+
+    /// A connector builder trusting only the CA.
+    pub fn connector_builder(&self) -> TlsConnectorBuilder {
+        connector_builder(&self.ca)
+    }
+
+    /// A connector trusting only the CA.
+    pub fn connector(&self) -> TlsConnector {
+        self.connector_builder().build().unwrap()
     }
 }
 

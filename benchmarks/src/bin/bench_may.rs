@@ -10,6 +10,28 @@
 //!   fails panics ("failed to alloc sys stack"). The figure runs in a child
 //!   process that reports its progress, so the count survives even an abort.
 //!
+//! Issue 4's figures (gevent's `bench_sync` and `bench_pool`):
+//!
+//! * `queue_put_get_ns`: two coroutines ping-pong through two
+//!   `may::sync::mpsc` channels; per send or recv. may 0.3 has no bounded
+//!   channel (no `SyncSender`); in a strict ping-pong a queue never holds
+//!   more than one item, so an unbounded channel behaves as a bounded
+//!   queue of one would.
+//! * `channel_handoff_ns`: rendezvous hand-off, per item. may has no
+//!   zero-capacity channel, so this is an mpsc channel for the items plus a
+//!   second one carrying an ack back (the producer's "put" returns only once
+//!   the consumer took the item), like the tokio peer.
+//! * `semaphore_acquire_release_ns`: uncontended `Semphore::wait` + `post`.
+//! * `pool_map_per_item_ns`: 100k trivial items, a coroutine each, at most
+//!   100 at once (a `Semphore::new(100)` waited on before each spawn and
+//!   posted by the coroutine), results sent back over an mpsc channel and
+//!   put in input order; per item. `pool_map_per_item_cpu_ns` is the same
+//!   in the worker thread's CPU time.
+//! * `threadpool_roundtrip_us`: may has no blocking-task pool, so this is
+//!   one plain OS thread serving boxed closures over a may mpsc channel and
+//!   answering over another; a coroutine sends a trivial closure and waits
+//!   for its result, one at a time; per round trip.
+//!
 //! may has no equivalent of a cancellable timeout guard here and cannot
 //! hold 100k parked coroutines at default settings, so
 //! `timeout_enter_exit_ns` and `rss_per_parked_greenlet_bytes` are not measured.
@@ -20,7 +42,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use gevent_peer_benchmarks::{best_of, ns_per, only, report, wanted};
+use std::hint::black_box;
+
+use gevent_peer_benchmarks::{best_of, ns_per, only, report, thread_cpu, wanted};
 use may::sync::{Semphore, SyncFlag};
 
 /// Runs `f` in a coroutine and waits for its result.
@@ -186,6 +210,157 @@ fn max_live_greenlets() -> f64 {
     last as f64
 }
 
+/// Runs `f(n)` in a coroutine once as a warm-up with `n / 10`, then `runs`
+/// times with `n`; the lowest result.
+fn best_in_coroutine(runs: usize, n: u64, f: fn(u64) -> f64) -> f64 {
+    in_coroutine(move || {
+        f(n / 10);
+        best_of(runs, || f(n))
+    })
+}
+
+fn queue_put_get(n: u64) -> f64 {
+    let (ping_tx, ping_rx) = may::sync::mpsc::channel::<u64>();
+    let (pong_tx, pong_rx) = may::sync::mpsc::channel::<u64>();
+    let t = Instant::now();
+    // SAFETY: the body uses no thread-local storage.
+    let echo = unsafe {
+        may::coroutine::spawn(move || {
+            for _ in 0..n {
+                let v = ping_rx.recv().unwrap();
+                pong_tx.send(v).unwrap();
+            }
+        })
+    };
+    for i in 0..n {
+        ping_tx.send(black_box(i)).unwrap();
+        black_box(pong_rx.recv().unwrap());
+    }
+    echo.join().unwrap();
+    ns_per(t, 4 * n)
+}
+
+fn queue_put_get_ns() -> f64 {
+    best_in_coroutine(5, 200_000, queue_put_get)
+}
+
+fn channel_handoff(n: u64) -> f64 {
+    // Rendezvous emulated: the item over one channel, an ack back over another.
+    let (tx, rx) = may::sync::mpsc::channel::<u64>();
+    let (ack_tx, ack_rx) = may::sync::mpsc::channel::<()>();
+    let t = Instant::now();
+    // SAFETY: the body uses no thread-local storage.
+    let producer = unsafe {
+        may::coroutine::spawn(move || {
+            for i in 0..n {
+                tx.send(black_box(i)).unwrap();
+                ack_rx.recv().unwrap();
+            }
+        })
+    };
+    for _ in 0..n {
+        black_box(rx.recv().unwrap());
+        ack_tx.send(()).unwrap();
+    }
+    producer.join().unwrap();
+    ns_per(t, n)
+}
+
+fn channel_handoff_ns() -> f64 {
+    best_in_coroutine(5, 200_000, channel_handoff)
+}
+
+fn semaphore_acquire_release(n: u64) -> f64 {
+    let sem = Semphore::new(1);
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(&sem).wait();
+        sem.post();
+    }
+    ns_per(t, n)
+}
+
+fn semaphore_acquire_release_ns() -> f64 {
+    best_in_coroutine(5, 5_000_000, semaphore_acquire_release)
+}
+
+const POOL_ITEMS: u64 = 100_000;
+const POOL_SIZE: usize = 100;
+
+/// `items` trivial coroutines, at most `POOL_SIZE` at once; results in
+/// input order. Runs in a coroutine.
+fn pool_map(items: u64) -> Vec<u64> {
+    let sem = Arc::new(Semphore::new(POOL_SIZE));
+    let (tx, rx) = may::sync::mpsc::channel::<(u64, u64)>();
+    for i in 0..items {
+        sem.wait();
+        let (s, tx) = (sem.clone(), tx.clone());
+        // SAFETY: the body uses no thread-local storage. The handle is
+        // dropped: the coroutine runs detached and reports over `tx`.
+        drop(unsafe {
+            may::coroutine::spawn(move || {
+                tx.send((i, i + 1)).unwrap();
+                s.post();
+            })
+        });
+    }
+    drop(tx);
+    let mut out = vec![0u64; items as usize];
+    for (i, v) in rx.iter() {
+        out[i as usize] = v;
+    }
+    out
+}
+
+/// (wall ns per item, worker CPU ns per item), each the best of 5.
+fn pool_map_per_item() -> (f64, f64) {
+    in_coroutine(|| {
+        pool_map(POOL_ITEMS / 10);
+        let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..5 {
+            // With one worker, every coroutine runs on this thread.
+            let (t, c) = (Instant::now(), thread_cpu());
+            let v = pool_map(POOL_ITEMS);
+            let (w, c) = (ns_per(t, POOL_ITEMS), (thread_cpu() - c).as_nanos() as f64);
+            assert_eq!(v.len() as u64, POOL_ITEMS);
+            assert_eq!(v[7], 8);
+            wall = wall.min(w);
+            cpu = cpu.min(c / POOL_ITEMS as f64);
+        }
+        (wall, cpu)
+    })
+}
+
+type Job = Box<dyn FnOnce() -> u64 + Send>;
+
+fn threadpool_roundtrip_us() -> f64 {
+    const N: u64 = 20_000;
+    let (job_tx, job_rx) = may::sync::mpsc::channel::<Job>();
+    let (res_tx, res_rx) = may::sync::mpsc::channel::<u64>();
+    // The "pool": one OS thread; may's channels block a plain thread too.
+    let worker = std::thread::spawn(move || {
+        for job in job_rx.iter() {
+            if res_tx.send(job()).is_err() {
+                break;
+            }
+        }
+    });
+    let us = in_coroutine(move || {
+        let round = |n: u64| {
+            let t = Instant::now();
+            for i in 0..n {
+                job_tx.send(Box::new(move || i + 1)).unwrap();
+                assert_eq!(res_rx.recv().unwrap(), i + 1);
+            }
+            t.elapsed().as_secs_f64() * 1e6 / n as f64
+        };
+        round(N / 10);
+        best_of(3, || round(N))
+    });
+    worker.join().unwrap();
+    us
+}
+
 fn main() {
     may::config().set_workers(1);
     if only().as_deref() == Some("max_live_child") {
@@ -198,10 +373,29 @@ fn main() {
         ("spawn_join_ns", "ns", spawn_join_ns),
         ("event_handoff_ns", "ns", event_handoff_ns),
         ("max_live_greenlets", "greenlets", max_live_greenlets),
+        ("queue_put_get_ns", "ns", queue_put_get_ns),
+        ("channel_handoff_ns", "ns", channel_handoff_ns),
+        (
+            "semaphore_acquire_release_ns",
+            "ns",
+            semaphore_acquire_release_ns,
+        ),
     ];
     for &(name, unit, f) in figures {
         if wanted(name) {
             report(name, f(), unit);
         }
+    }
+    let (wall, cpu) = ("pool_map_per_item_ns", "pool_map_per_item_cpu_ns");
+    if wanted(wall) || wanted(cpu) {
+        let (w, c) = pool_map_per_item();
+        for (name, v) in [(wall, w), (cpu, c)] {
+            if wanted(name) {
+                report(name, v, "ns");
+            }
+        }
+    }
+    if wanted("threadpool_roundtrip_us") {
+        report("threadpool_roundtrip_us", threadpool_roundtrip_us(), "us");
     }
 }

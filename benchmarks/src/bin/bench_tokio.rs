@@ -7,17 +7,37 @@
 //!   once) and dropped without firing: what a timeout costs when it does not fire.
 //! * `rss_per_parked_greenlet_bytes`: RSS growth per task parked on a `Notify`, 100k.
 //! * `max_live_greenlets`: parked tasks spawned up to 1,000,000.
+//!
+//! Issue 4's figures (gevent's `bench_sync` and `bench_pool`):
+//!
+//! * `queue_put_get_ns`: two tasks ping-pong through two `mpsc::channel(1)`s
+//!   (a bounded queue of one); per send or recv.
+//! * `channel_handoff_ns`: rendezvous hand-off, per item. tokio has no
+//!   zero-capacity channel, so this is an `mpsc::channel(1)` for the items
+//!   plus a second `mpsc::channel(1)` carrying an ack back: the producer's
+//!   "put" returns only once the consumer took the item, as with gevent's
+//!   `Channel`.
+//! * `semaphore_acquire_release_ns`: uncontended `Semaphore::acquire().await`
+//!   + dropping the permit.
+//! * `pool_map_per_item_ns`: 100k trivial items, a task each, at most 100 at
+//!   once (an owned permit of a `Semaphore::new(100)` taken before each
+//!   spawn into a `JoinSet`), results gathered in input order; per item.
+//!   `pool_map_per_item_cpu_ns` is the same in thread CPU time.
+//! * `threadpool_roundtrip_us`: `spawn_blocking` of a trivial closure from the
+//!   current_thread runtime, awaited, one at a time; per round trip.
 
 use std::future::Future;
+use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use gevent_peer_benchmarks::{ns_per, report, rss_bytes, wanted};
+use gevent_peer_benchmarks::{ns_per, report, rss_bytes, thread_cpu, wanted};
 use tokio::runtime::{Builder, Runtime};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::task::JoinSet;
 
 fn rt() -> Runtime {
     Builder::new_current_thread().enable_all().build().unwrap()
@@ -159,6 +179,140 @@ fn max_live_greenlets() -> f64 {
     })
 }
 
+/// Runs the async benchmark `f(n)` once as a warm-up with `n / 10`, then
+/// `runs` times with `n`; the lowest result.
+fn best_async<F, Fut>(runs: usize, n: u64, f: F) -> f64
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = f64>,
+{
+    rt().block_on(async {
+        f(n / 10).await;
+        let mut best = f64::INFINITY;
+        for _ in 0..runs {
+            best = best.min(f(n).await);
+        }
+        best
+    })
+}
+
+async fn queue_put_get(n: u64) -> f64 {
+    let (ping_tx, mut ping_rx) = mpsc::channel::<u64>(1);
+    let (pong_tx, mut pong_rx) = mpsc::channel::<u64>(1);
+    let t = Instant::now();
+    let echo = tokio::spawn(async move {
+        for _ in 0..n {
+            let v = ping_rx.recv().await.unwrap();
+            pong_tx.send(v).await.unwrap();
+        }
+    });
+    for i in 0..n {
+        ping_tx.send(black_box(i)).await.unwrap();
+        black_box(pong_rx.recv().await.unwrap());
+    }
+    echo.await.unwrap();
+    ns_per(t, 4 * n)
+}
+
+fn queue_put_get_ns() -> f64 {
+    best_async(5, 200_000, queue_put_get)
+}
+
+async fn channel_handoff(n: u64) -> f64 {
+    // Rendezvous emulated: item over a channel(1), ack back over another.
+    let (tx, mut rx) = mpsc::channel::<u64>(1);
+    let (ack_tx, mut ack_rx) = mpsc::channel::<()>(1);
+    let t = Instant::now();
+    let producer = tokio::spawn(async move {
+        for i in 0..n {
+            tx.send(black_box(i)).await.unwrap();
+            ack_rx.recv().await.unwrap();
+        }
+    });
+    for _ in 0..n {
+        black_box(rx.recv().await.unwrap());
+        ack_tx.send(()).await.unwrap();
+    }
+    producer.await.unwrap();
+    ns_per(t, n)
+}
+
+fn channel_handoff_ns() -> f64 {
+    best_async(5, 200_000, channel_handoff)
+}
+
+async fn semaphore_acquire_release(n: u64) -> f64 {
+    let sem = Semaphore::new(1);
+    let t = Instant::now();
+    for _ in 0..n {
+        drop(black_box(sem.acquire().await.unwrap()));
+    }
+    ns_per(t, n)
+}
+
+fn semaphore_acquire_release_ns() -> f64 {
+    best_async(5, 5_000_000, semaphore_acquire_release)
+}
+
+const POOL_ITEMS: u64 = 100_000;
+const POOL_SIZE: usize = 100;
+
+/// `items` trivial tasks, at most `POOL_SIZE` at once; results in input order.
+async fn pool_map(items: u64) -> Vec<u64> {
+    let sem = Arc::new(Semaphore::new(POOL_SIZE));
+    let mut set = JoinSet::new();
+    let mut out = vec![0u64; items as usize];
+    let mut put = |r: Result<(u64, u64), tokio::task::JoinError>| {
+        let (i, v) = r.unwrap();
+        out[i as usize] = v;
+    };
+    for i in 0..items {
+        let permit = sem.clone().acquire_owned().await.unwrap();
+        set.spawn(async move {
+            let _permit = permit;
+            (i, i + 1)
+        });
+        while let Some(r) = set.try_join_next() {
+            put(r);
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        put(r);
+    }
+    out
+}
+
+/// (wall ns per item, thread CPU ns per item), each the best of 5.
+fn pool_map_per_item() -> (f64, f64) {
+    rt().block_on(async {
+        pool_map(POOL_ITEMS / 10).await;
+        let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..5 {
+            let (t, c) = (Instant::now(), thread_cpu());
+            let v = pool_map(POOL_ITEMS).await;
+            let (w, c) = (ns_per(t, POOL_ITEMS), (thread_cpu() - c).as_nanos() as f64);
+            assert_eq!(v.len() as u64, POOL_ITEMS);
+            assert_eq!(v[7], 8);
+            wall = wall.min(w);
+            cpu = cpu.min(c / POOL_ITEMS as f64);
+        }
+        (wall, cpu)
+    })
+}
+
+async fn threadpool_roundtrip(n: u64) -> f64 {
+    let t = Instant::now();
+    for i in 0..n {
+        let v = tokio::task::spawn_blocking(move || i + 1).await.unwrap();
+        assert_eq!(v, i + 1);
+    }
+    t.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+fn threadpool_roundtrip_us() -> f64 {
+    best_async(3, 20_000, threadpool_roundtrip)
+}
+
 fn main() {
     type Figure = (&'static str, &'static str, fn() -> f64);
     let figures: &[Figure] = &[
@@ -172,6 +326,13 @@ fn main() {
             rss_per_parked_greenlet_bytes,
         ),
         ("max_live_greenlets", "greenlets", max_live_greenlets),
+        ("queue_put_get_ns", "ns", queue_put_get_ns),
+        ("channel_handoff_ns", "ns", channel_handoff_ns),
+        (
+            "semaphore_acquire_release_ns",
+            "ns",
+            semaphore_acquire_release_ns,
+        ),
     ];
     for &(name, unit, f) in figures {
         if wanted(name) {
@@ -179,5 +340,22 @@ fn main() {
             let v = std::thread::spawn(f).join().expect("figure panicked");
             report(name, v, unit);
         }
+    }
+    let (wall, cpu) = ("pool_map_per_item_ns", "pool_map_per_item_cpu_ns");
+    if wanted(wall) || wanted(cpu) {
+        let (w, c) = std::thread::spawn(pool_map_per_item)
+            .join()
+            .expect("figure panicked");
+        for (name, v) in [(wall, w), (cpu, c)] {
+            if wanted(name) {
+                report(name, v, "ns");
+            }
+        }
+    }
+    if wanted("threadpool_roundtrip_us") {
+        let v = std::thread::spawn(threadpool_roundtrip_us)
+            .join()
+            .expect("figure panicked");
+        report("threadpool_roundtrip_us", v, "us");
     }
 }

@@ -1,0 +1,95 @@
+//! After fork(), the child's hub re-creates its loop's kernel state
+//! (`ev_loop_fork`) by itself, so greenlets keep working in the child on
+//! every backend.
+//!
+//! Forking a busy multi-threaded test process is unsafe, so the forking
+//! happens in a re-executed copy of this test binary that runs one test.
+
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::Duration;
+
+use gevent::core::Loop;
+use gevent::net::UnixStream;
+
+const CHILD_ENV: &str = "GEVENT_TEST_FORK_CHILD";
+
+/// In the forked grandchild: greenlets, a timer and a socket round trip.
+fn exercise_hub() -> bool {
+    let (a, b) = match UnixStream::pair() {
+        Ok(p) => p,
+        Err(_) => return false,
+    };
+    let echo = gevent::spawn(move || -> std::io::Result<()> {
+        let mut buf = [0u8; 5];
+        (&a).read_exact(&mut buf)?;
+        (&a).write_all(&buf)
+    });
+    gevent::sleep(Duration::from_millis(2));
+    let ok = (&b).write_all(b"hello").is_ok() && {
+        let mut buf = [0u8; 5];
+        (&b).read_exact(&mut buf).is_ok() && &buf == b"hello"
+    };
+    let joined = echo.join_timeout(Duration::from_secs(10)).unwrap_or(false);
+    ok && joined && echo.successful()
+}
+
+/// Child mode of `greenlets_keep_working_after_fork`.
+fn fork_child_body() {
+    for b in Loop::usable_backends().iter() {
+        let ok = gevent::run_on_backend(b, move || {
+            // Use the hub before forking, so the loop's kernel state exists.
+            gevent::sleep(Duration::from_millis(1));
+            assert!(exercise_hub(), "{b}: hub broken before fork");
+            // SAFETY: the child only runs this thread's greenlets and then
+            // leaves with _exit, without touching other threads' state.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                let code = if exercise_hub() { 0 } else { 3 };
+                // SAFETY: ends the forked child without running the parent's
+                // exit handlers.
+                unsafe { libc::_exit(code) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+            assert_eq!(r, pid);
+            // The parent's hub still works too.
+            let parent_ok = exercise_hub();
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 && parent_ok
+        })
+        .expect("backend usable");
+        println!("{b}: child and parent ok = {ok}");
+        assert!(ok, "greenlets broken after fork on {b}");
+    }
+}
+
+#[test]
+fn greenlets_keep_working_after_fork() {
+    // Child mode: this same test, re-run by the parent below.
+    if std::env::var_os(CHILD_ENV).is_some() {
+        fork_child_body();
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "greenlets_keep_working_after_fork",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, "1")
+        .output()
+        .expect("re-run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "fork child failed");
+    assert!(stdout.contains("1 passed"), "the child test did not run");
+    for b in Loop::usable_backends().iter() {
+        assert!(
+            stdout.contains(&format!("{b}: child and parent ok = true")),
+            "{b} missing"
+        );
+    }
+}
