@@ -337,7 +337,7 @@ macro_rules! socket_read_write {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 let s = &self.sock;
                 let len = buf.len();
-                s.read_stream(len, || (&*s.std::<$std>()?).read(buf))
+                s.read_stream(len, || s.recv(buf))
             }
             fn read_vectored(
                 &mut self,
@@ -365,9 +365,7 @@ macro_rules! socket_read_write {
         impl std::io::Write for &$t {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 let s = &self.sock;
-                s.io($crate::net::socket::Dir::Write, || {
-                    (&*s.std::<$std>()?).write(buf)
-                })
+                s.io($crate::net::socket::Dir::Write, || s.send(buf))
             }
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
                 let s = &self.sock;

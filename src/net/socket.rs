@@ -502,6 +502,51 @@ impl Socket {
         r
     }
 
+    /// `recv(2)` with no flags: what std's `read` does on a stream socket,
+    /// without going through a std view (no second closed check, no call
+    /// through std's layers). For [`read_stream`](Self::read_stream)'s
+    /// operation.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once closed; `recv`'s error (`WouldBlock` and
+    /// `Interrupted` included).
+    #[inline]
+    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check_open()?;
+        // SAFETY: the descriptor is open (owned by the handle) and `buf` is
+        // valid for writes of `buf.len()` bytes.
+        let n = unsafe { libc::recv(self.h.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// `send(2)` as std's `write` does it on a stream socket (no `SIGPIPE`:
+    /// a closed peer gives `BrokenPipe`).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once closed; `send`'s error.
+    #[inline]
+    pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.check_open()?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let flags = libc::MSG_NOSIGNAL;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let flags = 0;
+        // SAFETY: the descriptor is open (owned by the handle) and `buf` is
+        // valid for reads of `buf.len()` bytes.
+        let n = unsafe { libc::send(self.h.fd, buf.as_ptr().cast(), buf.len(), flags) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
     /// A new handle on a duplicate of the descriptor, sharing this one's
     /// mode, timeouts and closed flag.
     pub(crate) fn try_clone(&self) -> io::Result<Socket> {
