@@ -18,6 +18,7 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
+//! * [`http`]: a hardened HTTP/1.1 server on the `http` crate's types.
 //! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
 //!   greenlets (the pool bounded) with `map`/`imap`.
 //! * [`threadpool`]: run blocking code on OS threads while greenlets wait
@@ -51,6 +52,7 @@
 pub mod core;
 mod error;
 mod greenlet;
+pub mod http;
 mod hub;
 mod local;
 pub mod net;
