@@ -60,7 +60,10 @@ fn date_header_is_imf_fixdate_of_now() {
                 .unwrap()
                 .as_secs();
             let year = 1970 + secs / 31_556_952;
-            assert!(date.contains(&format!(" {year} ")) || date.contains(&format!(" {} ", year - 1)), "{date}");
+            assert!(
+                date.contains(&format!(" {year} ")) || date.contains(&format!(" {} ", year - 1)),
+                "{date}"
+            );
         });
     });
 }
@@ -69,7 +72,9 @@ fn date_header_is_imf_fixdate_of_now() {
 fn keep_alive_serves_several_requests_on_one_connection() {
     each_backend(|| {
         let srv = start(
-            |req: Request<Body>| Response::new(req.extensions().get::<RemoteAddr>().unwrap().0.to_string()),
+            |req: Request<Body>| {
+                Response::new(req.extensions().get::<RemoteAddr>().unwrap().0.to_string())
+            },
             Config::new(),
         );
         let addr = srv.addr;
@@ -77,7 +82,9 @@ fn keep_alive_serves_several_requests_on_one_connection() {
             let mut s = BufReader::new(connect(addr));
             let mut peers = Vec::new();
             for _ in 0..3 {
-                s.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                s.get_mut()
+                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
                 let r = read_response(&mut s, "GET").unwrap();
                 assert_eq!(r.status, 200);
                 assert_eq!(r.header("connection"), None);
@@ -120,7 +127,8 @@ fn connection_close_is_honoured_both_ways() {
             |req: Request<Body>| {
                 let mut r = Response::new("bye");
                 if req.uri().path() == "/server-closes" {
-                    r.headers_mut().insert("connection", HeaderValue::from_static("close"));
+                    r.headers_mut()
+                        .insert("connection", HeaderValue::from_static("close"));
                 }
                 r
             },
@@ -128,7 +136,10 @@ fn connection_close_is_honoured_both_ways() {
         );
         let addr = srv.addr;
         client(move || {
-            let (r, mut rest) = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let (r, mut rest) = exchange(
+                addr,
+                b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            );
             assert_eq!(r.header("connection"), Some("close"));
             assert!(closed(&mut rest));
             let (r, mut rest) = exchange(addr, b"GET /server-closes HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -152,7 +163,15 @@ fn pipelined_requests_are_answered_in_order() {
             }
             reqs.extend_from_slice(b"HEAD /e HTTP/1.1\r\nHost: x\r\n\r\nPOST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /g HTTP/1.1\r\nHost: x\r\n\r\n");
             s.get_mut().write_all(&reqs).unwrap();
-            for (p, m) in [("/a", "GET"), ("/b", "GET"), ("/c", "GET"), ("/d", "GET"), ("/e", "HEAD"), ("/f", "POST"), ("/g", "GET")] {
+            for (p, m) in [
+                ("/a", "GET"),
+                ("/b", "GET"),
+                ("/c", "GET"),
+                ("/d", "GET"),
+                ("/e", "HEAD"),
+                ("/f", "POST"),
+                ("/g", "GET"),
+            ] {
                 let r = read_response(&mut s, m).unwrap();
                 assert_eq!(r.status, 200);
                 if m == "HEAD" {
@@ -191,7 +210,10 @@ fn post_body_is_streamed_to_the_handler() {
             let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
             let sum: u64 = data.iter().map(|&b| u64::from(b)).sum();
             let r = ureq::post(&url).send_bytes(&data).unwrap();
-            assert_eq!(r.into_string().unwrap(), format!("Some(3000000) 3000000 {sum}"));
+            assert_eq!(
+                r.into_string().unwrap(),
+                format!("Some(3000000) 3000000 {sum}")
+            );
         });
     });
 }
@@ -204,7 +226,12 @@ fn chunked_request_with_trailers() {
                 let data = req.body_mut().bytes().unwrap();
                 let t = req.body().trailers().unwrap_or_default();
                 let check = t.get("x-checksum").map(|v| v.to_str().unwrap().to_string());
-                Response::new(format!("{}|{:?}|{:?}", String::from_utf8(data).unwrap(), req.body().content_length(), check))
+                Response::new(format!(
+                    "{}|{:?}|{:?}",
+                    String::from_utf8(data).unwrap(),
+                    req.body().content_length(),
+                    check
+                ))
             },
             Config::new(),
         );
@@ -231,8 +258,13 @@ fn chunked_and_streamed_responses() {
     each_backend(|| {
         let srv = start(
             |req: Request<Body>| match req.uri().path() {
-                "/reader" => Response::new(ResponseBody::reader(std::io::repeat(b'z').take(100_000))),
-                "/sized" => Response::new(ResponseBody::sized_reader(std::io::repeat(b'y').take(50_000), 50_000)),
+                "/reader" => {
+                    Response::new(ResponseBody::reader(std::io::repeat(b'z').take(100_000)))
+                }
+                "/sized" => Response::new(ResponseBody::sized_reader(
+                    std::io::repeat(b'y').take(50_000),
+                    50_000,
+                )),
                 _ => Response::new(ResponseBody::writer(|w| {
                     for i in 0..5 {
                         write!(w, "data: {i}\n\n")?;
@@ -255,7 +287,9 @@ fn chunked_and_streamed_responses() {
             assert_eq!(r.into_string().unwrap().len(), 50_000);
 
             let mut s = BufReader::new(connect(addr));
-            s.get_mut().write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s.get_mut()
+                .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
             let r = read_response(&mut s, "GET").unwrap();
             assert_eq!(r.header("transfer-encoding"), Some("chunked"));
             let want: String = (0..5).map(|i| format!("data: {i}\n\n")).collect();
@@ -278,7 +312,10 @@ fn expect_100_continue_only_when_the_body_is_read() {
                 if req.uri().path() == "/read" {
                     Response::new(req.body_mut().bytes().unwrap())
                 } else {
-                    Response::builder().status(403).body(Vec::from("no")).unwrap()
+                    Response::builder()
+                        .status(403)
+                        .body(Vec::from("no"))
+                        .unwrap()
                 }
             },
             Config::new(),
@@ -318,7 +355,10 @@ fn unread_bodies_are_drained_up_to_the_limit() {
             let mut s = BufReader::new(connect(addr));
             let body = "x".repeat(5000);
             s.get_mut()
-                .write_all(format!("POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{body}").as_bytes())
+                .write_all(
+                    format!("POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{body}")
+                        .as_bytes(),
+                )
                 .unwrap();
             let r = read_response(&mut s, "POST").unwrap();
             assert_eq!(r.header("connection"), None);
@@ -382,7 +422,10 @@ fn handler_panic_gives_500_and_closes_and_the_server_goes_on() {
         );
         let addr = srv.addr;
         client(move || {
-            let (r, mut rest) = exchange(addr, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            let (r, mut rest) = exchange(
+                addr,
+                b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            );
             assert_eq!(r.status, 500);
             assert_eq!(r.header("connection"), Some("close"));
             assert!(closed(&mut rest));
@@ -406,7 +449,9 @@ fn cr_lf_nul_in_response_headers_are_never_sent() {
                 // SAFETY: the bytes are valid UTF-8, which is all the http
                 // crate's unchecked constructor requires; this is exactly
                 // the malformed value the server must refuse to send.
-                let v = unsafe { HeaderValue::from_maybe_shared_unchecked(bytes::Bytes::from_static(evil)) };
+                let v = unsafe {
+                    HeaderValue::from_maybe_shared_unchecked(bytes::Bytes::from_static(evil))
+                };
                 r.headers_mut().insert("x-evil", v);
                 r
             },
@@ -415,7 +460,10 @@ fn cr_lf_nul_in_response_headers_are_never_sent() {
         let addr = srv.addr;
         client(move || {
             for path in ["/lf", "/cr", "/nul"] {
-                let (r, mut rest) = exchange(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+                let (r, mut rest) = exchange(
+                    addr,
+                    format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+                );
                 assert_eq!(r.status, 500, "{path}");
                 assert!(r.header("x-evil").is_none() && r.header("x-injected").is_none());
                 assert!(closed(&mut rest));
@@ -430,7 +478,10 @@ fn upgrade_hands_over_the_raw_stream() {
         let srv = start(
             |req: Request<Body>| {
                 if req.headers().get("upgrade").is_none() {
-                    return Response::builder().status(426).body(ResponseBody::empty()).unwrap();
+                    return Response::builder()
+                        .status(426)
+                        .body(ResponseBody::empty())
+                        .unwrap();
                 }
                 Response::builder()
                     .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -475,15 +526,24 @@ fn access_log_uses_the_common_log_format() {
         let srv = start(hello, Config::new());
         let (addr, log) = (srv.addr, srv.log.clone());
         client(move || {
-            let (r, _) = exchange(addr, b"GET /logged?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let (r, _) = exchange(
+                addr,
+                b"GET /logged?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            );
             assert_eq!(r.status, 200);
             let (r, _) = exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
             assert_eq!(r.status, 400);
         });
         let text = log.text();
-        let line = text.lines().find(|l| l.contains("/logged")).unwrap_or_else(|| panic!("{text}"));
+        let line = text
+            .lines()
+            .find(|l| l.contains("/logged"))
+            .unwrap_or_else(|| panic!("{text}"));
         assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
-        assert!(line.contains(" +0000] \"GET /logged?q=1 HTTP/1.1\" 200 13 "), "{line}");
+        assert!(
+            line.contains(" +0000] \"GET /logged?q=1 HTTP/1.1\" 200 13 "),
+            "{line}"
+        );
         let secs: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
         assert!(secs >= 0.0);
         assert!(text.lines().any(|l| l.contains("\"-\" 400 ")), "{text}");
@@ -493,7 +553,10 @@ fn access_log_uses_the_common_log_format() {
 #[test]
 fn idle_keep_alive_connections_are_closed() {
     each_backend(|| {
-        let srv = start(hello, Config::new().keepalive_timeout(Duration::from_millis(100)));
+        let srv = start(
+            hello,
+            Config::new().keepalive_timeout(Duration::from_millis(100)),
+        );
         let addr = srv.addr;
         client(move || {
             let (r, mut rest) = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -513,7 +576,8 @@ fn write_timeout_frees_the_handler_of_a_client_that_stops_reading() {
         let d = done.clone();
         let _srv = gevent::spawn(move || {
             let (s, peer) = l.accept().unwrap();
-            let endless = |_req: Request<Body>| Response::new(ResponseBody::reader(std::io::repeat(b'x')));
+            let endless =
+                |_req: Request<Body>| Response::new(ResponseBody::reader(std::io::repeat(b'x')));
             let config = Config::new().write_timeout(Some(Duration::from_millis(100)));
             let r = serve_connection(s, Some(peer), &endless, &config);
             let _ = d.set(format!("{:?}", r.map_err(|e| e.kind())));
@@ -525,7 +589,9 @@ fn write_timeout_frees_the_handler_of_a_client_that_stops_reading() {
             gevent::sleep(Duration::from_secs(10));
             drop(s);
         });
-        let r = done.get_timeout(Duration::from_secs(8)).expect("the connection ends");
+        let r = done
+            .get_timeout(Duration::from_secs(8))
+            .expect("the connection ends");
         assert_eq!(r, "Err(WouldBlock)");
         c.kill().unwrap();
     });
@@ -543,17 +609,30 @@ fn request_body_limits_give_413() {
         );
         let addr = srv.addr;
         client(move || {
-            let (r, _) = exchange(addr, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+            let (r, _) = exchange(
+                addr,
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
+            );
             assert_eq!(r.text(), "10");
             // bytes() over body_limit: 413, connection closed
-            let (r, mut rest) = exchange(addr, format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n{}", "a".repeat(2000)).as_bytes());
+            let (r, mut rest) = exchange(
+                addr,
+                format!(
+                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n{}",
+                    "a".repeat(2000)
+                )
+                .as_bytes(),
+            );
             assert_eq!(r.status, 413);
             assert!(closed(&mut rest));
             let (r, mut rest) = exchange(addr, format!("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n{}\r\n0\r\n\r\n", "a".repeat(2000)).as_bytes());
             assert_eq!(r.status, 413);
             assert!(closed(&mut rest));
             // max_body_size: refused before the handler runs
-            let (r, mut rest) = exchange(addr, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n");
+            let (r, mut rest) = exchange(
+                addr,
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n",
+            );
             assert_eq!(r.status, 413);
             assert!(closed(&mut rest));
         });
@@ -563,7 +642,11 @@ fn request_body_limits_give_413() {
 #[test]
 fn serves_over_unix_sockets() {
     each_backend(|| {
-        let dir = std::env::temp_dir().join(format!("gevent-http-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let dir = std::env::temp_dir().join(format!(
+            "gevent-http-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("http.sock");
         let _ = std::fs::remove_file(&path);

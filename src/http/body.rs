@@ -93,10 +93,10 @@ impl Body {
     pub fn is_end(&self) -> bool {
         match &self.src {
             Source::Memory(b, pos) => *pos == b.len(),
-            Source::Conn(c, seq) => c
-                .st
-                .try_borrow()
-                .is_ok_and(|st| st.seq != *seq || st.body.decode == Decode::Done),
+            Source::Conn(c, seq) => {
+                c.st.try_borrow()
+                    .is_ok_and(|st| st.seq != *seq || st.body.decode == Decode::Done)
+            }
         }
     }
 
@@ -109,12 +109,12 @@ impl Body {
     pub fn trailers(&self) -> Option<HeaderMap> {
         match &self.src {
             Source::Memory(..) => None,
-            Source::Conn(c, seq) => c
-                .st
-                .try_borrow()
-                .ok()
-                .filter(|st| st.seq == *seq)
-                .and_then(|st| st.body.trailers.clone()),
+            Source::Conn(c, seq) => {
+                c.st.try_borrow()
+                    .ok()
+                    .filter(|st| st.seq == *seq)
+                    .and_then(|st| st.body.trailers.clone())
+            }
         }
     }
 

@@ -105,7 +105,11 @@ impl<'a> BodyWriter<'a> {
                 tail = b"\r\n";
             }
             if last {
-                tail = if data.is_empty() { b"0\r\n\r\n" } else { b"\r\n0\r\n\r\n" };
+                tail = if data.is_empty() {
+                    b"0\r\n\r\n"
+                } else {
+                    b"\r\n0\r\n\r\n"
+                };
             }
         }
         if self.out.is_empty() && frame.is_empty() && data.is_empty() && tail.is_empty() {

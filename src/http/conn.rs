@@ -340,6 +340,9 @@ impl State {
             let avail = &self.buf[self.start..self.end];
             if let Some(p) = first_lf(&avail[scanned..]) {
                 let p = scanned + p;
+                if p > max {
+                    return Err(Fail::Malformed("chunk size line too long"));
+                }
                 if p == 0 || avail[p - 1] != b'\r' {
                     return Err(Fail::Malformed("bare LF in chunked framing"));
                 }
@@ -518,7 +521,11 @@ pub(crate) fn write_all_vectored(io: &mut dyn Transport, bufs: &mut [&[u8]]) -> 
 }
 
 impl<'a> Engine<'a> {
-    pub(crate) fn new(io: Box<dyn Transport>, peer: Option<SocketAddr>, config: &'a Config) -> Engine<'a> {
+    pub(crate) fn new(
+        io: Box<dyn Transport>,
+        peer: Option<SocketAddr>,
+        config: &'a Config,
+    ) -> Engine<'a> {
         let st = State {
             io: Some(io),
             buf: Vec::new(),
@@ -579,7 +586,8 @@ impl<'a> Engine<'a> {
                     return Ok(());
                 }
                 Err(HeadFail::Timeout) => {
-                    let _ = self.send_error(StatusCode::REQUEST_TIMEOUT, "request head took too long");
+                    let _ =
+                        self.send_error(StatusCode::REQUEST_TIMEOUT, "request head took too long");
                     self.close(true);
                     return Ok(());
                 }
@@ -608,10 +616,11 @@ impl<'a> Engine<'a> {
     fn read_head(&self, first: bool) -> Result<Option<Head>, HeadFail> {
         let mut st = self.state().map_err(HeadFail::Io)?;
         let cfg = self.config;
-        let max_head = cfg.max_request_line + cfg.max_header_bytes + 4;
         let mut deadline = first.then(|| Instant::now() + cfg.header_read_timeout);
         let mut resume = 0;
-        let mut line_seen = false;
+        // The request line's end once seen, and how far it was searched.
+        let mut line_end: Option<usize> = None;
+        let mut line_scan = 0;
         let mut blank = 0;
         loop {
             if resume == 0 {
@@ -634,25 +643,32 @@ impl<'a> Engine<'a> {
                         st.start += n;
                         return Ok(Some(head));
                     }
-                    Err(r) => {
-                        if !line_seen {
-                            line_seen = first_lf(&avail[resume..r.max(resume)]).is_some()
-                                || first_lf(avail).is_some();
-                        }
-                        resume = r;
+                    Err(r) => resume = r,
+                }
+                if line_end.is_none() {
+                    line_end = first_lf(&avail[line_scan..]).map(|p| line_scan + p);
+                    line_scan = avail.len();
+                }
+                match line_end {
+                    None if avail.len() > cfg.max_request_line => {
+                        return Err(HeadFail::Reject(Reject(
+                            StatusCode::URI_TOO_LONG,
+                            "request line too long",
+                        )));
                     }
-                }
-                if !line_seen && avail.len() > cfg.max_request_line {
-                    return Err(HeadFail::Reject(Reject(
-                        StatusCode::URI_TOO_LONG,
-                        "request line too long",
-                    )));
-                }
-                if avail.len() > max_head {
-                    return Err(HeadFail::Reject(Reject(
-                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        "header section too large",
-                    )));
+                    Some(e) if e > cfg.max_request_line => {
+                        return Err(HeadFail::Reject(Reject(
+                            StatusCode::URI_TOO_LONG,
+                            "request line too long",
+                        )));
+                    }
+                    Some(e) if avail.len() - e > cfg.max_header_bytes => {
+                        return Err(HeadFail::Reject(Reject(
+                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            "header section too large",
+                        )));
+                    }
+                    _ => {}
                 }
                 if deadline.is_none() {
                     deadline = Some(Instant::now() + cfg.header_read_timeout);
@@ -709,9 +725,11 @@ impl<'a> Engine<'a> {
             st.seq
         };
         let info = ReqInfo {
-            line: self.config.access_log.as_ref().map(|_| {
-                format!("{} {} {:?}", head.method, head.uri, head.version)
-            }),
+            line: self
+                .config
+                .access_log
+                .as_ref()
+                .map(|_| format!("{} {} {:?}", head.method, head.uri, head.version)),
             method: head.method.clone(),
             version: head.version,
             keep_alive: head.keep_alive,
@@ -758,21 +776,31 @@ impl<'a> Engine<'a> {
 
     /// Writes the response (and drains an unread body); `None` after an
     /// upgrade.
-    fn respond(&self, info: &ReqInfo, response: Response<ResponseBody>) -> io::Result<Option<Sent>> {
+    fn respond(
+        &self,
+        info: &ReqInfo,
+        response: Response<ResponseBody>,
+    ) -> io::Result<Option<Sent>> {
         let (parts, body) = response.into_parts();
         let (mut status, mut headers, mut body) = (parts.status, parts.headers, body.0);
         let cfg = self.config;
         let mut keep = info.keep_alive && cfg.keep_alive;
         let (fail, decode, continue_pending) = {
             let st = self.state()?;
-            (st.body.fail.clone(), st.body.decode, st.body.expect_continue)
+            (
+                st.body.fail.clone(),
+                st.body.decode,
+                st.body.expect_continue,
+            )
         };
         if let Some(f) = &fail {
             keep = false;
             if status.as_u16() < 400 {
                 let (code, why) = match f {
                     BodyFail::Malformed(why) => (StatusCode::BAD_REQUEST, *why),
-                    BodyFail::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+                    BodyFail::TooLarge(_) => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                    }
                     BodyFail::Broken(..) => (StatusCode::BAD_REQUEST, "request body incomplete"),
                 };
                 (status, headers, body) = into_triple(error_response(code, why));
@@ -783,10 +811,9 @@ impl<'a> Engine<'a> {
             Some("101 Switching Protocols needs an upgrade body, and only it")
         } else if status.is_informational() && !upgrade {
             Some("informational status as a final response")
-        } else if headers
-            .iter()
-            .any(|(n, v)| unsafe_header_bytes(n.as_str().as_bytes()) || unsafe_header_bytes(v.as_bytes()))
-        {
+        } else if headers.iter().any(|(n, v)| {
+            unsafe_header_bytes(n.as_str().as_bytes()) || unsafe_header_bytes(v.as_bytes())
+        }) {
             Some("CR, LF or NUL in a response header")
         } else {
             None
@@ -794,7 +821,10 @@ impl<'a> Engine<'a> {
         if let Some(why) = bad {
             eprintln!("gevent::http: invalid response refused: {why}");
             keep = false;
-            (status, headers, body) = into_triple(error_response(StatusCode::INTERNAL_SERVER_ERROR, "invalid response"));
+            (status, headers, body) = into_triple(error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "invalid response",
+            ));
         }
         if has_token(&headers, CONNECTION, b"close") {
             keep = false;
@@ -1076,7 +1106,11 @@ impl<'a> Engine<'a> {
     /// Answers a request the engine refuses (the connection closes);
     /// the body's length.
     fn send_error(&self, code: StatusCode, why: &str) -> Option<u64> {
-        let body = format!("{} {}: {why}\n", code.as_str(), code.canonical_reason().unwrap_or(""));
+        let body = format!(
+            "{} {}: {why}\n",
+            code.as_str(),
+            code.canonical_reason().unwrap_or("")
+        );
         let mut w = Vec::with_capacity(256 + body.len());
         w.extend_from_slice(b"HTTP/1.1 ");
         w.extend_from_slice(code.as_str().as_bytes());
@@ -1088,7 +1122,9 @@ impl<'a> Engine<'a> {
             w.extend_from_slice(b"\r\nserver: ");
             w.extend_from_slice(s.as_bytes());
         }
-        w.extend_from_slice(b"\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ");
+        w.extend_from_slice(
+            b"\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ",
+        );
         push_u64(&mut w, body.len() as u64);
         w.extend_from_slice(b"\r\n\r\n");
         w.extend_from_slice(body.as_bytes());
@@ -1130,14 +1166,21 @@ impl<'a> Engine<'a> {
 
     /// One access log line (Common Log Format plus the request time).
     fn log(&self, info: &ReqInfo, status: StatusCode, bytes: u64) {
-        let Some(log) = &self.config.access_log else { return };
+        let Some(log) = &self.config.access_log else {
+            return;
+        };
         let line = format!(
             "{} - - [{}] \"{}\" {} {} {:.6}\n",
-            self.peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string()),
+            self.peer
+                .map_or_else(|| "-".to_string(), |p| p.ip().to_string()),
             date::clf_date(date::now_secs()),
             info.line.as_deref().unwrap_or("-"),
             status.as_u16(),
-            if bytes == 0 { "-".to_string() } else { bytes.to_string() },
+            if bytes == 0 {
+                "-".to_string()
+            } else {
+                bytes.to_string()
+            },
             info.started.elapsed().as_secs_f64()
         );
         if let Ok(mut w) = log.lock() {
@@ -1149,10 +1192,18 @@ impl<'a> Engine<'a> {
 
 /// The body length to announce: `Some(None)` when unknown (chunked),
 /// `None` when the handler's `Content-Length` contradicts the body.
-fn resolve_length(body: &Kind, headers: &HeaderMap, head_req: bool, status: StatusCode) -> Option<Option<u64>> {
+fn resolve_length(
+    body: &Kind,
+    headers: &HeaderMap,
+    head_req: bool,
+    status: StatusCode,
+) -> Option<Option<u64>> {
     let mut declared: Option<u64> = None;
     for v in headers.get_all(CONTENT_LENGTH) {
-        match std::str::from_utf8(v.as_bytes()).ok().and_then(|s| s.parse::<u64>().ok()) {
+        match std::str::from_utf8(v.as_bytes())
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
             Some(n) if declared.is_none_or(|d| d == n) => declared = Some(n),
             _ => return None,
         }
@@ -1176,7 +1227,9 @@ fn resolve_length(body: &Kind, headers: &HeaderMap, head_req: bool, status: Stat
 }
 
 fn no_body_of(status: StatusCode) -> bool {
-    status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+    status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
 }
 
 fn into_triple(r: Response<ResponseBody>) -> (StatusCode, HeaderMap, Kind) {
@@ -1186,7 +1239,11 @@ fn into_triple(r: Response<ResponseBody>) -> (StatusCode, HeaderMap, Kind) {
 
 /// A plain-text error response.
 pub(crate) fn error_response(code: StatusCode, why: &str) -> Response<ResponseBody> {
-    let text = format!("{} {}: {why}\n", code.as_str(), code.canonical_reason().unwrap_or(""));
+    let text = format!(
+        "{} {}: {why}\n",
+        code.as_str(),
+        code.canonical_reason().unwrap_or("")
+    );
     let mut r = Response::new(ResponseBody::from(text));
     *r.status_mut() = code;
     r.headers_mut().insert(

@@ -99,7 +99,8 @@ pub(crate) fn parse(buf: &[u8], config: &Config) -> Result<Head, Reject> {
     if has_bare_lf(buf) {
         return reject(StatusCode::BAD_REQUEST, "bare LF in request head");
     }
-    let mut stack: [MaybeUninit<httparse::Header<'_>>; 100] = [const { MaybeUninit::uninit() }; 100];
+    let mut stack: [MaybeUninit<httparse::Header<'_>>; 100] =
+        [const { MaybeUninit::uninit() }; 100];
     let mut heap;
     let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if config.max_headers <= 100 {
         &mut stack[..config.max_headers]

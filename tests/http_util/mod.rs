@@ -111,7 +111,10 @@ fn read_line<R: BufRead>(r: &mut R) -> io::Result<String> {
     if r.read_line(&mut line)? == 0 {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    assert!(line.ends_with("\r\n"), "response line without CRLF: {line:?}");
+    assert!(
+        line.ends_with("\r\n"),
+        "response line without CRLF: {line:?}"
+    );
     line.truncate(line.len() - 2);
     Ok(line)
 }
@@ -132,7 +135,11 @@ fn read_fields<R: BufRead>(r: &mut R) -> io::Result<Vec<(String, String)>> {
 pub fn read_response<R: BufRead>(r: &mut R, method: &str) -> io::Result<Resp> {
     let status_line = read_line(r)?;
     let mut parts = status_line.splitn(3, ' ');
-    assert_eq!(parts.next(), Some("HTTP/1.1"), "status line {status_line:?}");
+    assert_eq!(
+        parts.next(),
+        Some("HTTP/1.1"),
+        "status line {status_line:?}"
+    );
     let status: u16 = parts.next().unwrap().parse().unwrap();
     let headers = read_fields(r)?;
     let mut resp = Resp {
