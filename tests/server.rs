@@ -143,8 +143,7 @@ fn full_pool_stops_accepting() {
         let mut one = [0u8; 1];
         (&b).read_exact(&mut one).unwrap();
         drop(b);
-        c.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         (&c).read_exact(&mut one).unwrap();
         assert_eq!(server.accepted(), 3);
         release.set();
@@ -421,4 +420,234 @@ fn tls_body(pems: tls_util::LocalhostPems) {
     assert_eq!(handled.get(), 1, "the handler ran for the silent client");
     drop(tls);
     server.stop(Some(Duration::from_secs(5)));
+}
+
+/// workers(2): two threads, each with its own hub and SO_REUSEPORT
+/// listener, both accepting connections.
+#[test]
+fn two_workers_both_accept() {
+    each_backend(|| {
+        let server = StreamServer::builder()
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .workers(2)
+            .build_workers(|mut s: Stream, _| {
+                let name = std::thread::current().name().unwrap_or("?").to_string();
+                let _ = s.write_all(name.as_bytes());
+            })
+            .unwrap();
+        assert_eq!(server.workers(), 2);
+        server.start().unwrap();
+        let addr = inet(&server);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut name = String::new();
+            c.read_to_string(&mut name).unwrap();
+            assert!(name.starts_with("gevent-worker-"), "{name}");
+            seen.insert(name);
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 2, "only {seen:?} accepted in 500 connections");
+        assert_eq!(server.stop(Some(Duration::from_secs(5))), 0);
+        assert!(
+            gutil::yield_until(2000, || {
+                gevent::sleep(Duration::from_millis(1));
+                std::net::TcpStream::connect(addr).is_err()
+            }),
+            "a worker's listener is still open"
+        );
+    });
+}
+
+/// stop(timeout) on a worker server kills the hanging handlers of every
+/// worker and counts them.
+#[test]
+fn workers_stop_kills_hanging_handlers() {
+    each_backend(|| {
+        let server = StreamServer::builder()
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .workers(2)
+            .build_workers(|mut s: Stream, _| {
+                let _ = s.write_all(b"k");
+                gevent::sleep(Duration::from_secs(3600));
+            })
+            .unwrap();
+        server.start().unwrap();
+        let addr = inet(&server);
+        let conns: Vec<_> = (0..4)
+            .map(|_| {
+                let c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut b = [0u8; 1];
+                (&c).read_exact(&mut b).unwrap();
+                c
+            })
+            .collect();
+        assert_eq!(server.stop(Some(Duration::from_millis(100))), 4);
+        for c in &conns {
+            assert_eq!((&*c).read(&mut [0; 1]).unwrap(), 0);
+        }
+    });
+}
+
+#[test]
+fn datagram_server_udp_and_pool() {
+    each_backend(|| {
+        let server = gevent::server::DatagramServer::bind("127.0.0.1:0", |d: &[u8], peer, sock| {
+            let mut up = d.to_ascii_uppercase();
+            if d == b"slow" {
+                gevent::sleep(Duration::from_millis(50));
+                up = b"SLOW".to_vec();
+            }
+            sock.send_to(&up, &peer).unwrap();
+        })
+        .unwrap()
+        .with_pool_size(1)
+        .unwrap();
+        server.start().unwrap();
+        let addr = server.socket().local_addr().unwrap().as_inet().unwrap();
+        let c = gevent::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.send_to(b"slow", addr).unwrap();
+        c.send_to(b"fast", addr).unwrap();
+        let mut buf = [0u8; 16];
+        // Pool of 1: the second datagram waits for the first handler.
+        let (n, _) = c.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"SLOW");
+        let (n, from) = c.recv_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], from), (&b"FAST"[..], addr));
+        assert_eq!(server.stop(Some(Duration::from_secs(5))), 0);
+        assert!(!server.started());
+    });
+}
+
+#[test]
+fn datagram_server_unix() {
+    each_backend(|| {
+        let dir = std::env::temp_dir().join(format!(
+            "gevent-dgram-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (sp, cp) = (dir.join("s"), dir.join("c"));
+        let _ = std::fs::remove_file(&sp);
+        let _ = std::fs::remove_file(&cp);
+        let server = gevent::server::DatagramServer::bind_unix(&sp, |d: &[u8], peer, sock| {
+            let _ = sock.send_to(d, &peer);
+        })
+        .unwrap();
+        server.start().unwrap();
+        let c = gevent::net::UnixDatagram::bind(&cp).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.send_to(b"dgram", &sp).unwrap();
+        let mut buf = [0u8; 16];
+        let n = c.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"dgram");
+        server.stop(None);
+        assert!(!sp.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+/// The child side of the LISTEN_FDS test: takes the inherited socket and
+/// serves one connection per backend on it.
+fn listen_fds_child() {
+    let fds = gevent::server::listen_fds().unwrap();
+    assert_eq!(fds.len(), 1, "expected one inherited socket");
+    assert_eq!(fds[0].name.as_deref(), Some("web"));
+    assert!(
+        gevent::server::listen_fds().unwrap().is_empty(),
+        "taken twice"
+    );
+    let fd = fds.into_iter().next().unwrap().fd;
+    for b in gutil::backends() {
+        let mine = fd.try_clone().unwrap();
+        gevent::run_on_backend(b, move || {
+            let cell: Rc<RefCell<Option<StreamServer>>> = Rc::new(RefCell::new(None));
+            let c2 = cell.clone();
+            let server = StreamServer::builder()
+                .listener(mine)
+                .build(move |mut s: Stream, _| {
+                    let mut buf = [0u8; 3];
+                    s.read_exact(&mut buf).unwrap();
+                    s.write_all(&buf).unwrap();
+                    c2.borrow().as_ref().unwrap().stop(None);
+                })
+                .unwrap();
+            *cell.borrow_mut() = Some(server.clone());
+            server.serve_forever().unwrap();
+            cell.borrow_mut().take();
+            println!("served on {b}");
+        })
+        .unwrap();
+    }
+}
+
+/// Socket activation: the test binary re-executes itself with a listener
+/// as descriptor 3 and LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES set, as
+/// systemd does; the child serves on it.
+#[test]
+fn listen_fds_inherited_listener() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    if gutil::child().as_deref() == Some("listen_fds") {
+        listen_fds_child();
+        return;
+    }
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let raw = l.as_raw_fd();
+    let exe = std::env::current_exe().unwrap();
+    // `sh` exports its own pid, which `exec` keeps for the test binary.
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\""])
+        .arg(exe)
+        .args([
+            "listen_fds_inherited_listener",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(gutil::CHILD_ENV, "listen_fds")
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_FDNAMES", "web")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: dup2 and fcntl are async-signal-safe; `raw` stays open in
+    // the parent until the child has been spawned.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::fcntl(3, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    drop(l);
+    let n = gutil::backends().len();
+    for i in 0..n {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        c.write_all(b"abc").unwrap();
+        let mut back = [0u8; 3];
+        c.read_exact(&mut back)
+            .unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        assert_eq!(&back, b"abc");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches("served on").count(), n, "{stdout}");
 }

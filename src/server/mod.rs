@@ -44,6 +44,7 @@
 
 mod accept_loop;
 mod address;
+mod datagram_server;
 mod listen_fds;
 mod listener;
 mod one;
@@ -53,6 +54,7 @@ mod stream_server;
 mod workers;
 
 pub use address::Address;
+pub use datagram_server::{DatagramServer, DatagramSocket};
 pub use listen_fds::{ListenFd, listen_fds};
 pub use server_builder::ServerBuilder;
 pub use stream::Stream;
