@@ -18,6 +18,10 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
+//! * [`server`]: [`StreamServer`](server::StreamServer) (TCP, Unix, TLS; one
+//!   hub per core with workers; socket activation; graceful stop) and
+//!   [`DatagramServer`](server::DatagramServer).
+//! * [`signal`]: signal handlers that run in greenlets, `wait_signal`.
 //! * [`http`]: a hardened HTTP/1.1 server on the `http` crate's types.
 //! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
 //!   greenlets (the pool bounded) with `map`/`imap`.
@@ -59,6 +63,8 @@ pub mod net;
 pub mod pool;
 pub mod queue;
 pub mod resolver;
+pub mod server;
+pub mod signal;
 pub mod sync;
 pub mod threadpool;
 mod timeout;
