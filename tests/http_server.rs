@@ -11,8 +11,9 @@ use std::io::{BufReader, Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
-use gevent::http::{Body, Config, RemoteAddr, ResponseBody, Upgraded, serve_connection};
-use gevent::net::{UnixListener, UnixStream};
+use gevent::http::{Body, Config, RemoteAddr, ResponseBody, Server, Upgraded, serve_connection};
+use gevent::net::UnixStream;
+use gevent::server::StreamServer;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_util::{IO_BOUND, client, closed, connect, exchange, read_response, start};
 use net_util::each_backend;
@@ -650,30 +651,25 @@ fn serves_over_unix_sockets() {
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("http.sock");
         let _ = std::fs::remove_file(&path);
-        let l = UnixListener::bind(&path).unwrap();
         let served = Rc::new(Cell::new(0));
         let sv = served.clone();
-        let srv = gevent::spawn(move || {
-            while let Ok((s, _)) = l.accept() {
-                let sv = sv.clone();
-                gevent::spawn(move || {
-                    let h = move |req: Request<Body>| {
-                        sv.set(sv.get() + 1);
-                        echo_path(req)
-                    };
-                    let _ = serve_connection(s, None, &h, &Config::new());
-                });
-            }
-        });
+        let h = move |req: Request<Body>| {
+            sv.set(sv.get() + 1);
+            assert!(req.extensions().get::<RemoteAddr>().is_none());
+            echo_path(req)
+        };
+        let server = Server::build(StreamServer::builder().unix(&path), Config::new(), h).unwrap();
+        server.start().unwrap();
         let mut c = UnixStream::connect(&path).unwrap();
         c.set_read_timeout(Some(IO_BOUND)).unwrap();
-        c.write_all(b"GET /u1 HTTP/1.1\r\nHost: x\r\n\r\nGET /u2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        c.write_all(b"GET /u1 HTTP/1.1\r\nHost: x\r\n\r\nGET /u2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
         let mut r = BufReader::new(c);
         assert_eq!(read_response(&mut r, "GET").unwrap().text(), "/u1");
         assert_eq!(read_response(&mut r, "GET").unwrap().text(), "/u2");
         assert!(closed(&mut r));
         assert_eq!(served.get(), 2);
-        srv.kill().unwrap();
+        server.stop(Some(Duration::from_secs(1)));
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
@@ -682,30 +678,60 @@ fn serves_over_unix_sockets() {
 fn serves_over_tls() {
     let pems = tls_util::LocalhostPems::new();
     each_backend(move || {
-        let acceptor = pems.acceptor();
-        let connector = pems.connector();
-        let l = gevent::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        let srv = gevent::spawn(move || {
-            while let Ok((s, peer)) = l.accept() {
-                let acceptor = acceptor.clone();
-                gevent::spawn(move || {
-                    let Ok(tls) = acceptor.accept(s) else { return };
-                    let _ = serve_connection(tls, Some(peer), &echo_path, &Config::new());
-                });
-            }
-        });
+        let builder = StreamServer::builder()
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .tls(pems.acceptor());
+        let server = Server::build(builder, Config::new(), echo_path).unwrap();
+        server.start().unwrap();
+        let addr = server.local_addr().unwrap().as_inet().unwrap();
         let tcp = gevent::net::TcpStream::connect(addr).unwrap();
         tcp.set_read_timeout(Some(IO_BOUND)).unwrap();
-        let mut tls = connector.connect("localhost", tcp).unwrap();
-        tls.write_all(b"GET /t1 HTTP/1.1\r\nHost: localhost\r\n\r\nPOST /t2 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi").unwrap();
+        let mut tls = pems.connector().connect("localhost", tcp).unwrap();
+        tls.write_all(b"GET /t1 HTTP/1.1\r\nHost: localhost\r\n\r\nPOST /t2 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+            .unwrap();
         let mut r = BufReader::new(tls);
         assert_eq!(read_response(&mut r, "GET").unwrap().text(), "/t1");
         let last = read_response(&mut r, "POST").unwrap();
         assert_eq!(last.text(), "/t2");
         assert_eq!(last.header("connection"), Some("close"));
         assert!(closed(&mut r));
-        srv.kill().unwrap();
+        server.stop(Some(Duration::from_secs(1)));
+    });
+}
+
+#[test]
+fn workers_serve_from_several_threads() {
+    each_backend(|| {
+        fn whoami(_req: Request<Body>) -> Response<String> {
+            Response::new(format!("{:?}", std::thread::current().id()))
+        }
+        let builder = StreamServer::builder()
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .workers(2);
+        let server = Server::build_workers(builder, Config::new(), whoami).unwrap();
+        server.start().unwrap();
+        assert_eq!(server.stream_server().workers(), 2);
+        let url = format!(
+            "http://{}/",
+            server.local_addr().unwrap().as_inet().unwrap()
+        );
+        let me = format!("{:?}", std::thread::current().id());
+        let answers = client(move || {
+            (0..20)
+                .map(|_| {
+                    let agent = ureq::AgentBuilder::new().max_idle_connections(0).build();
+                    agent.get(&url).call().unwrap().into_string().unwrap()
+                })
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(answers.len(), 20);
+        assert!(
+            answers.iter().all(|a| *a != me),
+            "served on the caller's thread: {answers:?}"
+        );
+        assert_eq!(server.stop(Some(Duration::from_secs(2))), 0);
     });
 }
 

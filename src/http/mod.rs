@@ -40,15 +40,15 @@
 //! # Example
 //!
 //! ```
-//! use gevent::http::{self, Body, Config, Server};
+//! use gevent::http::{Body, Server};
 //! use ::http::{Request, Response};
 //! use std::io::{Read, Write};
 //!
 //! let server = Server::bind("127.0.0.1:0", |req: Request<Body>| {
 //!     Response::new(format!("Hello from {}", req.uri().path()))
 //! })?;
-//! let addr = server.local_addr()?;
-//! let _running = gevent::spawn(move || server.serve_forever());
+//! server.start()?;
+//! let addr = server.local_addr()?.as_inet().unwrap();
 //!
 //! let mut c = gevent::net::TcpStream::connect(addr)?;
 //! c.write_all(b"GET /docs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
@@ -56,6 +56,7 @@
 //! c.read_to_string(&mut answer)?;
 //! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
 //! assert!(answer.ends_with("\r\n\r\nHello from /docs"));
+//! server.stop(None);
 //! # Ok::<(), std::io::Error>(())
 //! ```
 

@@ -104,3 +104,21 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
         (**self).shutdown_write()
     }
 }
+
+impl Transport for crate::server::Stream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        crate::server::Stream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        crate::server::Stream::set_write_timeout(self, timeout)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        use crate::server::Stream;
+        match self {
+            Stream::Tcp(s) => Transport::shutdown_write(s),
+            Stream::Unix(s) => Transport::shutdown_write(s),
+            Stream::TlsTcp(s) => Transport::shutdown_write(&mut **s),
+            Stream::TlsUnix(s) => Transport::shutdown_write(&mut **s),
+        }
+    }
+}

@@ -9,9 +9,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gevent::Greenlet;
-use gevent::http::{Config, Handler, serve_connection};
-use gevent::net::TcpListener;
+use gevent::http::{Config, Handler, Server};
+use gevent::server::StreamServer;
 
 /// How long a client waits for any one read before failing.
 pub const IO_BOUND: Duration = Duration::from_secs(5);
@@ -36,38 +35,29 @@ impl SharedBuf {
     }
 }
 
-/// A server accepting on 127.0.0.1 (port 0) in a greenlet; killed on drop.
+/// An [`http::Server`](Server) on 127.0.0.1 (port 0), started; stopped
+/// on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub log: SharedBuf,
-    g: Greenlet<()>,
+    pub server: Server,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.g.kill_nowait();
+        self.server.stop(Some(Duration::from_millis(100)));
     }
 }
 
 /// Starts a test server for `handler` with `config` (plus an access log
 /// into [`TestServer::log`]).
 pub fn start<H: Handler + 'static>(handler: H, config: Config) -> TestServer {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
     let log = SharedBuf::default();
-    let config = std::rc::Rc::new(config.access_log(log.clone()));
-    let handler = std::rc::Rc::new(handler);
-    let g = gevent::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(s) = conn else { break };
-            let peer = s.peer_addr().ok();
-            let (h, c) = (handler.clone(), config.clone());
-            gevent::spawn(move || {
-                let _ = serve_connection(s, peer, &*h, &c);
-            });
-        }
-    });
-    TestServer { addr, log, g }
+    let builder = StreamServer::builder().bind("127.0.0.1:0").unwrap();
+    let server = Server::build(builder, config.access_log(log.clone()), handler).unwrap();
+    server.start().unwrap();
+    let addr = server.local_addr().unwrap().as_inet().unwrap();
+    TestServer { addr, log, server }
 }
 
 /// Runs `f` on an OS thread (the hub's thread pool) while the hub serves;
