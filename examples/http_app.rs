@@ -115,7 +115,10 @@ fn main() -> io::Result<()> {
     let config = Config::new().access_log(io::stderr());
     let builder = StreamServer::builder().bind(addr.as_str())?;
     let server = Server::build(builder, config, move |req| route(req, &file))?;
-    println!("listening on {}", server.local_addr()?);
+    // Announced once serve_until_signal has started the server and
+    // watches the signals (it does both before it first waits).
+    let addr = server.local_addr()?;
+    gevent::spawn(move || println!("listening on {addr}"));
     server.serve_until_signal(Duration::from_secs(2))?;
     Ok(())
 }

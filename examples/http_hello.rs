@@ -56,7 +56,10 @@ fn main() -> io::Result<()> {
     } else {
         Server::build_workers(builder, config, hello)?
     };
-    println!("listening on {}", server.local_addr()?);
+    // Announced once serve_until_signal has started the server and
+    // watches the signals (it does both before it first waits).
+    let addr = server.local_addr()?;
+    gevent::spawn(move || println!("listening on {addr}"));
     server.serve_until_signal(Duration::from_secs(2))?;
     Ok(())
 }

@@ -137,6 +137,7 @@ fn http_hello_answers_and_exits_0_on_sigterm() {
                 .send_bytes(&vec![7u8; 100_000])
                 .unwrap();
             assert_eq!(resp.into_string().unwrap(), "Hello, World!");
+            drop(agent); // closes its kept-alive connection
             terminate(r);
         }
     });
@@ -194,6 +195,7 @@ fn http_app_routes() {
             Err(ureq::Error::Status(404, _)) => {}
             other => panic!("expected 404, got {other:?}"),
         }
+        drop(agent);
         terminate(r);
     });
 }
@@ -227,10 +229,12 @@ fn websocket_echo_with_tungstenite_client() {
         ws.close(None).unwrap();
         while ws.read().is_ok() {}
         // A plain request to the WebSocket endpoint is refused.
-        match ureq::get(&format!("http://{}/", r.addr)).call() {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+        match agent.get(&format!("http://{}/", r.addr)).call() {
             Err(ureq::Error::Status(400, _)) => {}
             other => panic!("expected 400, got {other:?}"),
         }
+        drop(agent);
         terminate(r);
     });
 }
