@@ -229,7 +229,9 @@ fn websocket_echo_with_tungstenite_client() {
         ws.close(None).unwrap();
         while ws.read().is_ok() {}
         // A plain request to the WebSocket endpoint is refused.
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(5))
+            .build();
         match agent.get(&format!("http://{}/", r.addr)).call() {
             Err(ureq::Error::Status(400, _)) => {}
             other => panic!("expected 400, got {other:?}"),

@@ -163,7 +163,7 @@ impl Body {
             return Err(too_large());
         }
         let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
-        let mut buf = [0u8; 8192];
+        let mut buf = vec![0u8; 8192];
         loop {
             let n = self.read(&mut buf)?;
             if n == 0 {

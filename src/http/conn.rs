@@ -22,7 +22,7 @@ use super::{BodyWriter, RemoteAddr, Transport, Upgraded};
 use crate::greenlet::state::Throw;
 
 /// Initial read buffer size (grown up to the head limits when needed).
-const READ_BUF: usize = 4096;
+const READ_BUF: usize = 2048;
 /// Reads of body data at least this large bypass the read buffer.
 const DIRECT_READ: usize = 4096;
 /// A bytes body up to this size is copied after the head (one send).
@@ -188,8 +188,13 @@ impl State {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
+            } else if self.buf.is_empty() {
+                // Zeroed by the allocator (calloc): pages the reads never
+                // reach are never touched, so an idle connection costs
+                // only what it received.
+                self.buf = vec![0; READ_BUF];
             } else {
-                let len = (self.buf.len() * 2).max(READ_BUF);
+                let len = self.buf.len() * 2;
                 self.buf.resize(len, 0);
             }
         }
@@ -361,6 +366,7 @@ impl State {
     }
 
     /// The trailer section after the last chunk, parsed and bounded.
+    #[inline(never)]
     fn read_trailers(&mut self) -> Result<(), Fail> {
         let mut resume = 0;
         loop {
@@ -1081,12 +1087,15 @@ impl<'a> Engine<'a> {
 
     /// Discards what is left of a request body, up to the drain limit;
     /// whether the connection can carry another request.
+    #[inline(never)]
     fn drain(&self) -> bool {
         let Ok(mut st) = self.state() else {
             return false;
         };
         let mut left = self.config.drain_limit;
-        let mut scratch = [0u8; 4096];
+        // On the heap: a stack array would make every connection's
+        // greenlet touch (and keep) more stack pages.
+        let mut scratch = vec![0u8; 4096];
         loop {
             if st.body.decode == Decode::Done {
                 return st.body.fail.is_none();
@@ -1105,6 +1114,7 @@ impl<'a> Engine<'a> {
 
     /// Answers a request the engine refuses (the connection closes);
     /// the body's length.
+    #[inline(never)]
     fn send_error(&self, code: StatusCode, why: &str) -> Option<u64> {
         let body = format!(
             "{} {}: {why}\n",
@@ -1134,6 +1144,7 @@ impl<'a> Engine<'a> {
     /// Ends the connection; with `linger`, half-closes and discards the
     /// client's remaining input for a while, so that it reads the last
     /// response rather than a reset.
+    #[inline(never)]
     fn close(&self, linger: bool) {
         let Ok(mut st) = self.conn.st.try_borrow_mut() else {
             return;
@@ -1149,7 +1160,7 @@ impl<'a> Engine<'a> {
         }
         let deadline = Instant::now() + LINGER_TIME;
         let mut left = LINGER_BYTES;
-        let mut scratch = [0u8; 4096];
+        let mut scratch = vec![0u8; 4096];
         while left > 0 {
             let now = Instant::now();
             if now >= deadline || io.set_read_timeout(Some(deadline - now)).is_err() {

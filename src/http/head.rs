@@ -8,6 +8,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version}
 
 use super::config::Config;
 
+/// Header slots parsed on the stack before falling back to the heap.
+const STACK_HEADERS: usize = 24;
+
 /// How the request body is delimited.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Framing {
@@ -84,7 +87,9 @@ fn list_items(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|&b| b == b',').map(|s| s.trim_ascii())
 }
 
-/// Parses a complete head (`buf` ends with its blank line).
+/// Parses a complete head (`buf` ends with its blank line). Not inlined:
+/// its header array lives in its own frame, only while parsing.
+#[inline(never)]
 pub(crate) fn parse(buf: &[u8], config: &Config) -> Result<Head, Reject> {
     let line_end = first_lf(buf).unwrap_or(buf.len());
     if line_end > config.max_request_line {
@@ -99,18 +104,21 @@ pub(crate) fn parse(buf: &[u8], config: &Config) -> Result<Head, Reject> {
     if has_bare_lf(buf) {
         return reject(StatusCode::BAD_REQUEST, "bare LF in request head");
     }
-    let mut stack: [MaybeUninit<httparse::Header<'_>>; 100] =
-        [const { MaybeUninit::uninit() }; 100];
-    let mut heap;
-    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if config.max_headers <= 100 {
-        &mut stack[..config.max_headers]
-    } else {
-        heap = Vec::with_capacity(config.max_headers);
-        heap.resize_with(config.max_headers, MaybeUninit::uninit);
-        &mut heap[..]
-    };
+    // Most requests have few fields: a small array on the stack (each
+    // greenlet keeps the stack pages it ever touched), the configured
+    // maximum on the heap only when they do not fit.
+    let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
+        [const { MaybeUninit::uninit() }; STACK_HEADERS];
+    let mut heap = Vec::new();
     let mut req = httparse::Request::new(&mut []);
-    match req.parse_with_uninit_headers(buf, slots) {
+    let mut r =
+        req.parse_with_uninit_headers(buf, &mut stack[..config.max_headers.min(STACK_HEADERS)]);
+    if matches!(r, Err(httparse::Error::TooManyHeaders)) && config.max_headers > STACK_HEADERS {
+        heap.resize_with(config.max_headers, MaybeUninit::uninit);
+        req = httparse::Request::new(&mut []);
+        r = req.parse_with_uninit_headers(buf, &mut heap[..]);
+    }
+    match r {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return reject(StatusCode::BAD_REQUEST, "incomplete head"),
         Err(httparse::Error::TooManyHeaders) => {
