@@ -1,6 +1,7 @@
 /* The floor: a minimal single-threaded epoll HTTP/1.1 server answering
  * every request head ("\r\n\r\n") with a fixed 200 "Hello, World!".
  * No parsing, no Date, no bodies: the least any server must do. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

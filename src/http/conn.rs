@@ -500,6 +500,11 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
 
 /// Writes all of `bufs` (one `writev` where the stream supports it).
 pub(crate) fn write_all_vectored(io: &mut dyn Transport, bufs: &mut [&[u8]]) -> io::Result<()> {
+    let mut nonempty = bufs.iter().filter(|b| !b.is_empty());
+    if let (Some(only), None) = (nonempty.next(), nonempty.next()) {
+        // One buffer: a plain send, no slice vector.
+        return io.write_all(only);
+    }
     let mut first = 0;
     while first < bufs.len() {
         if bufs[first].is_empty() {
@@ -749,14 +754,14 @@ impl<'a> Engine<'a> {
         if let Some(peer) = self.peer {
             req.extensions_mut().insert(RemoteAddr(peer));
         }
-        let line_for_report = || format!("{} {}", req.method(), req.uri());
-        let what = line_for_report();
+        let uri = req.uri().clone();
         let response = match catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
             Ok(r) => r,
             Err(p) if p.is::<Throw>() => resume_unwind(p),
             Err(p) => {
                 eprintln!(
-                    "gevent::http: handler panicked on \"{what}\" from {}: {}",
+                    "gevent::http: handler panicked on \"{} {uri}\" from {}: {}",
+                    info.method,
                     self.peer.map_or_else(|| "-".to_string(), |p| p.to_string()),
                     crate::hub::panic_message(&*p)
                 );
