@@ -261,7 +261,19 @@ impl<K: Kind> WatcherCell<K> {
         Ok(())
     }
 
+    /// Whether libev has a callback to call: false only for an embed
+    /// watcher made without one (libev then sweeps the embedded loop
+    /// itself), whose callback pointer is NULL.
+    fn has_raw_callback(&self) -> bool {
+        // SAFETY: valid pointer; reading the header is always allowed.
+        unsafe { ffi::ev_cb(self.raw()).is_some() }
+    }
+
     pub(crate) fn feed(&self, events: Events) {
+        if !self.has_raw_callback() {
+            // libev would call the NULL callback: nothing to feed.
+            return;
+        }
         // SAFETY: valid loop and watcher; feeding is allowed in any state.
         unsafe {
             ffi::ev_feed_event(
@@ -273,6 +285,10 @@ impl<K: Kind> WatcherCell<K> {
     }
 
     pub(crate) fn invoke(&self, events: Events) {
+        if !self.has_raw_callback() {
+            // libev would call the NULL callback: nothing to invoke.
+            return;
+        }
         // SAFETY: valid loop and watcher; the trampoline catches panics.
         unsafe {
             ffi::ev_invoke(
