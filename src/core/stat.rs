@@ -199,4 +199,8 @@ impl Stat {
     }
 }
 
-common_methods!(Stat);
+common_methods!(
+    Stat,
+    "# let lp = Loop::new()?;\n",
+    "Stat::new(&lp, \"/\", Duration::ZERO, |_, _| {})?"
+);
