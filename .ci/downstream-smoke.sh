@@ -15,7 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-pkg="${CARGO_TARGET_DIR:-$root/target}/package"
+# Where `cargo package` left the tarballs: the workspace's target directory
+# (target/ unless CARGO_TARGET_DIR or build.target-dir says otherwise).
+target="$(cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+pkg="$target/package"
 
 version() {
     sed -n 's/^version = "\(.*\)"$/\1/p' "$1" | head -n 1
@@ -132,7 +136,7 @@ RS
 
 cd "$work/smoke"
 # A target directory kept between runs, so CI does not rebuild every dependency.
-export CARGO_TARGET_DIR="${SMOKE_TARGET_DIR:-$root/target/downstream-smoke}"
+export CARGO_TARGET_DIR="${SMOKE_TARGET_DIR:-$target/downstream-smoke}"
 cargo run -q -p sys-only
 cargo run -q -p app
 echo "downstream smoke test: ok"
