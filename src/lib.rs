@@ -46,6 +46,14 @@
 //! Requires `panic = "unwind"` (the default): kills and timeouts unwind the
 //! target greenlet's stack so that destructors run.
 //!
+//! # Durations
+//!
+//! Every function taking a `Duration` accepts the whole range:
+//! `Duration::ZERO` means "do not wait" (or "now"), and durations too long
+//! to represent as a deadline (up to `Duration::MAX`) mean "no deadline":
+//! they never panic, never overflow, and are handed to libev as the
+//! largest interval it can count (2^53 seconds, about 285 million years).
+//!
 //! # Destructors must not panic
 //!
 //! Because a [`Greenlet::kill`] or an expiring [`Timeout`] unwinds the
@@ -72,6 +80,7 @@ pub mod queue;
 pub mod resolver;
 pub mod sync;
 pub mod threadpool;
+mod time;
 mod timeout;
 pub mod tls;
 mod wait_list;

@@ -970,9 +970,9 @@ pub fn killall<J: AsGreenlet>(
         kill_task(&g.greenlet_ref().task, None, false, None)?;
     }
     if block {
-        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
         for g in greenlets {
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            let left = deadline.map(|(dl, d)| crate::time::time_left(dl, d));
             if !join_task(&g.greenlet_ref().task, left)? {
                 break;
             }

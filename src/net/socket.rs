@@ -440,7 +440,7 @@ impl Socket {
         on_shutdown: Option<fn() -> io::Result<R>>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        let mut deadline: Option<Instant> = None;
+        let mut deadline: Option<Option<Instant>> = None;
         let mut woken = false;
         loop {
             if try_now {
@@ -461,12 +461,14 @@ impl Socket {
             let remaining = match timeout {
                 None => None,
                 Some(d) => {
-                    let now = Instant::now();
-                    let dl = *deadline.get_or_insert(now + d);
-                    if now >= dl {
+                    // Set on the first wait; `None` inside: too far to
+                    // represent, so it never runs out.
+                    let dl = *deadline.get_or_insert_with(|| crate::time::deadline_after(d));
+                    let left = crate::time::time_left(dl, d);
+                    if left.is_zero() {
                         return Err(on_timeout());
                     }
-                    Some(dl - now)
+                    Some(left)
                 }
             };
             if self.wait(dir, remaining)? == Waited::TimedOut {
