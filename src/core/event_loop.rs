@@ -823,7 +823,9 @@ impl Loop {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a negative fd or bad event bits.
+    /// `InvalidInput` for bad event bits, a negative fd or one beyond what
+    /// the loop indexes (see [`Io::new`](super::Io::new)); `EBADF` for an
+    /// fd that is not open.
     ///
     /// # Examples
     ///
@@ -846,7 +848,7 @@ impl Loop {
         cb: F,
     ) -> io::Result<()> {
         if let Some(fd) = fd {
-            super::io::check_fd_events(fd, events)?;
+            super::io::check_new_fd_events(fd, events)?;
         }
         struct Once {
             lp: Weak<LoopInner>,
