@@ -640,6 +640,26 @@ pub(crate) fn new_socket(
     Ok(s)
 }
 
+/// After an `accept` failed: if it failed for lack of resources
+/// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), lets every other greenlet,
+/// timer and I/O callback run before the caller gets the error. Such a
+/// failure leaves the connection pending, so the listener stays readable
+/// and a retry loop would never park: without this, a plain
+/// `for c in listener.incoming()` loop that skips errors would starve the
+/// hub. The wait is one trip through the event loop (a zero timer, so the
+/// hub polls before resuming the caller), not a back-off. A kill or
+/// timeout pending for the caller is raised here.
+pub(crate) fn yield_after_accept_error(e: &io::Error) {
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    ) {
+        // A greenlet that cannot block (the hub, unwinding) just gets the
+        // error.
+        let _ = crate::greenlet::try_sleep(Duration::from_nanos(1));
+    }
+}
+
 /// Takes an accepted std socket (blocking, close-on-exec) over.
 pub(crate) fn accepted<T: Into<OwnedFd>>(s: T) -> io::Result<Socket> {
     let fd: OwnedFd = s.into();
