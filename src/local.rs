@@ -51,7 +51,8 @@ struct Holders {
 impl Holders {
     fn add(&mut self, task: &Rc<dyn Task>) {
         if self.list.len() >= self.prune_at {
-            self.list.retain(|w| w.upgrade().is_some_and(|t| !t.state().is_dead()));
+            self.list
+                .retain(|w| w.upgrade().is_some_and(|t| !t.state().is_dead()));
             self.prune_at = (self.list.len() * 2).max(8);
         }
         self.list.push(Rc::downgrade(task));

@@ -433,7 +433,11 @@ fn check_fd_validation(lp: &Loop) {
             &["file descriptor", &fd_text],
         );
         let w = Io::new(lp, 0, Events::READ, |_, _| {}).unwrap();
-        assert_err(w.set(fd, Events::WRITE), ErrorKind::InvalidInput, &[&fd_text]);
+        assert_err(
+            w.set(fd, Events::WRITE),
+            ErrorKind::InvalidInput,
+            &[&fd_text],
+        );
         assert_eq!(w.fd(), 0);
         assert_err(
             lp.once(Some(fd), Events::READ, None, |_| {}),
@@ -447,9 +451,14 @@ fn check_fd_validation(lp: &Loop) {
         );
     }
     // Not open: EBADF, as net::wait_read reports.
-    let e = Io::new(lp, UNUSED_FD, Events::READ, |_, _| {}).err().unwrap();
+    let e = Io::new(lp, UNUSED_FD, Events::READ, |_, _| {})
+        .err()
+        .unwrap();
     assert_eq!(e.raw_os_error(), None, "a message naming the fd: {e}");
-    assert_eq!(e.kind(), std::io::Error::from_raw_os_error(libc::EBADF).kind());
+    assert_eq!(
+        e.kind(),
+        std::io::Error::from_raw_os_error(libc::EBADF).kind()
+    );
     assert!(e.to_string().contains("700"), "{e}");
     let w = Io::new(lp, 0, Events::READ, |_, _| {}).unwrap();
     let e = w.set(UNUSED_FD, Events::READ).unwrap_err();

@@ -18,9 +18,8 @@ use gevent::net::{PollFd, TcpListener, TcpStream, UdpSocket};
 use gevent::pool::{Group, Pool};
 use gevent::queue::{Channel, JoinableQueue, LifoQueue, PriorityQueue, Queue};
 use gevent::{
-    AsyncResult, BoundedSemaphore, Error, Event, Greenlet, Lock, RLock, Semaphore, Timeout,
-    iwait, joinall, joinall_raise, killall, sleep, spawn, spawn_later, try_sleep, wait,
-    with_timeout,
+    AsyncResult, BoundedSemaphore, Error, Event, Greenlet, Lock, RLock, Semaphore, Timeout, iwait,
+    joinall, joinall_raise, killall, sleep, spawn, spawn_later, try_sleep, wait, with_timeout,
 };
 use gutil::each_backend;
 
@@ -78,11 +77,15 @@ fn joining_killing_and_waiting_for_greenlets() {
         assert!(g.handle().kill_timeout(ZERO).is_ok());
         g.join_timeout(Duration::from_secs(5)).unwrap();
 
-        let gs: Vec<_> = (0..3).map(|_| spawn(|| sleep(Duration::from_secs(60)))).collect();
+        let gs: Vec<_> = (0..3)
+            .map(|_| spawn(|| sleep(Duration::from_secs(60))))
+            .collect();
         sleep(ZERO);
         killall(&gs, true, Some(MAX)).unwrap();
         assert!(gs.iter().all(|g| g.dead()));
-        let gs: Vec<_> = (0..3).map(|_| spawn(|| sleep(Duration::from_secs(60)))).collect();
+        let gs: Vec<_> = (0..3)
+            .map(|_| spawn(|| sleep(Duration::from_secs(60))))
+            .collect();
         killall(&gs, true, Some(ZERO)).unwrap();
         killall(&gs, true, None).unwrap();
 

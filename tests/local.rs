@@ -231,8 +231,7 @@ fn values_are_dropped_with_the_local_even_in_a_running_greenlet() {
 fn dropping_a_local_drops_every_parked_greenlets_value() {
     each_backend(|| {
         let drops = DropCounter::new();
-        let l: &'static Local<RefCell<Option<DropToken>>> =
-            leak(Local::new(|| RefCell::new(None)));
+        let l: &'static Local<RefCell<Option<DropToken>>> = leak(Local::new(|| RefCell::new(None)));
         let shared: Rc<RefCell<Option<Local<DropToken>>>> =
             Rc::new(RefCell::new(Some(Local::new(|| panic!("not called")))));
         let gs: Vec<_> = (0..50)

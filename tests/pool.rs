@@ -574,7 +574,8 @@ fn a_pool_of_size_zero_is_always_full() {
         assert!(pool.full());
         assert_eq!(pool.wait_available().unwrap(), 0);
         assert_eq!(
-            pool.wait_available_timeout(Duration::from_millis(10)).unwrap(),
+            pool.wait_available_timeout(Duration::from_millis(10))
+                .unwrap(),
             0
         );
         assert_eq!(pool.wait_available_timeout(Duration::MAX).unwrap(), 0);
@@ -589,7 +590,10 @@ fn a_pool_of_size_zero_is_always_full() {
         });
         let ran = Rc::new(Cell::new(false));
         let r = ran.clone();
-        assert!(matches!(pool.spawn(move || r.set(true)), Err(Error::LoopExit)));
+        assert!(matches!(
+            pool.spawn(move || r.set(true)),
+            Err(Error::LoopExit)
+        ));
         assert!(matches!(pool.apply(|| 1), Err(Error::LoopExit)));
         assert!(pool.try_spawn(|| ()).is_err());
         let other = gevent::spawn(|| ());
@@ -601,9 +605,17 @@ fn a_pool_of_size_zero_is_always_full() {
         assert!(pool.try_add(&other).is_err());
         assert!(matches!(pool.map(0..3, |i| i), Err(Error::LoopExit)));
         let items: Vec<_> = pool.imap(0..3, |i| i).collect();
-        assert!(matches!(items.as_slice(), [Err(Error::LoopExit)]), "{}", items.len());
+        assert!(
+            matches!(items.as_slice(), [Err(Error::LoopExit)]),
+            "{}",
+            items.len()
+        );
         let items: Vec<_> = pool.imap_unordered(0..3, |i| i).collect();
-        assert!(matches!(items.as_slice(), [Err(Error::LoopExit)]), "{}", items.len());
+        assert!(
+            matches!(items.as_slice(), [Err(Error::LoopExit)]),
+            "{}",
+            items.len()
+        );
         assert!(pool.is_empty());
         pool.join().unwrap();
         gevent::sleep(Duration::from_millis(5));

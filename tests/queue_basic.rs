@@ -454,7 +454,13 @@ fn channel_wait_order_is_gevents() {
         events.borrow_mut().push(v);
         assert_eq!(
             *events.borrow(),
-            ["waiting", "sending hello", "hello", "sending world", "world"]
+            [
+                "waiting",
+                "sending hello",
+                "hello",
+                "sending world",
+                "world"
+            ]
         );
         g.join_timeout(LONG).unwrap();
         assert_eq!(events.borrow().last().unwrap(), "sent world");
