@@ -375,3 +375,13 @@ fn core_watchers_with_extreme_durations() {
             .unwrap();
     }
 }
+
+#[test]
+fn loop_sleep_of_duration_max_sleeps() {
+    // Loop::sleep blocks the thread: with MAX it must sleep (as good as
+    // forever), not return at once from a garbled timespec. The thread is
+    // left sleeping; it ends with the test process.
+    let t = std::thread::spawn(|| Loop::sleep(MAX));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!t.is_finished(), "Loop::sleep(Duration::MAX) returned");
+}
