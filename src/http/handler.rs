@@ -23,6 +23,15 @@ use super::{Body, ResponseBody};
 /// ```
 pub trait Handler {
     /// Answers `req`.
+    ///
+    /// ```
+    /// use gevent::http::{Body, Handler};
+    /// use http::{Request, Response};
+    ///
+    /// let echo = |mut req: Request<Body>| Response::new(req.body_mut().bytes().unwrap_or_default());
+    /// let res = echo.call(Request::new(Body::from("ping")));
+    /// assert_eq!(res.body().len(), Some(4));
+    /// ```
     fn call(&self, req: Request<Body>) -> Response<ResponseBody>;
 }
 

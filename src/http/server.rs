@@ -22,12 +22,19 @@ use crate::server::{Address, ServerBuilder, StreamServer};
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use gevent::http::{Body, Server};
 /// use http::{Request, Response};
+/// use std::io::{Read, Write};
 ///
-/// Server::bind("127.0.0.1:8080", |_req: Request<Body>| Response::new("Hello, World!"))?
-///     .serve_forever()?;
+/// let server = Server::bind("127.0.0.1:0", |_req: Request<Body>| Response::new("Hello, World!"))?;
+/// server.start()?; // or serve_forever() / serve_until_signal()
+/// let mut c = gevent::net::TcpStream::connect(server.local_addr()?.as_inet().unwrap())?;
+/// c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+/// let mut answer = String::new();
+/// c.read_to_string(&mut answer)?;
+/// assert!(answer.ends_with("Hello, World!"));
+/// server.stop(None);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
@@ -193,10 +200,13 @@ impl Server {
     ///
     /// As [`StreamServer::serve_until_signal`].
     ///
-    /// ```no_run
+    /// ```
     /// # use gevent::http::{Body, Server};
-    /// let s = Server::bind("127.0.0.1:8080", |_r: http::Request<Body>| http::Response::new(""))?;
-    /// s.serve_until_signal(std::time::Duration::from_secs(10))?;
+    /// let s = Server::bind("127.0.0.1:0", |_r: http::Request<Body>| http::Response::new(""))?;
+    /// let s2 = s.clone();
+    /// // stopped by another greenlet here; by SIGTERM or SIGINT in a service
+    /// gevent::spawn_later(std::time::Duration::from_millis(10), move || s2.stop(None));
+    /// assert_eq!(s.serve_until_signal(std::time::Duration::from_secs(10))?, None);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn serve_until_signal(&self, grace: Duration) -> io::Result<Option<i32>> {

@@ -37,6 +37,17 @@ pub trait Transport: Read + Write {
     /// # Errors
     ///
     /// The stream's error (for sockets: closed, or a zero duration).
+    ///
+    /// ```
+    /// use gevent::http::Transport;
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    ///
+    /// let (mut a, _b) = gevent::net::UnixStream::pair()?;
+    /// Transport::set_read_timeout(&a, Some(Duration::from_millis(5)))?;
+    /// assert_eq!(a.read(&mut [0; 1]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 
     /// Bounds each later write call (`None`: no bound).
@@ -44,6 +55,16 @@ pub trait Transport: Read + Write {
     /// # Errors
     ///
     /// The stream's error (for sockets: closed, or a zero duration).
+    ///
+    /// ```
+    /// use gevent::http::Transport;
+    /// use std::time::Duration;
+    ///
+    /// let (a, _b) = gevent::net::UnixStream::pair()?;
+    /// Transport::set_write_timeout(&a, Some(Duration::from_secs(1)))?;
+    /// assert_eq!(a.write_timeout()?, Some(Duration::from_secs(1)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 
     /// Ends the sending direction (TCP `shutdown(Write)`, TLS
@@ -53,6 +74,16 @@ pub trait Transport: Read + Write {
     /// # Errors
     ///
     /// The stream's error.
+    ///
+    /// ```
+    /// use gevent::http::Transport;
+    /// use std::io::Read;
+    ///
+    /// let (mut a, mut b) = gevent::net::UnixStream::pair()?;
+    /// a.shutdown_write()?;
+    /// assert_eq!(b.read(&mut [0; 1])?, 0); // end of stream
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn shutdown_write(&mut self) -> io::Result<()>;
 }
 

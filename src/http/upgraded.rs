@@ -48,10 +48,28 @@ impl Upgraded {
 
     /// The stream and the bytes read from it but not consumed yet.
     ///
-    /// ```no_run
-    /// # fn f(u: gevent::http::Upgraded) {
-    /// let (stream, early) = u.into_parts();
-    /// # }
+    /// ```
+    /// use gevent::http::{serve_connection, Body, Config, ResponseBody};
+    /// use http::{Request, Response};
+    /// use std::io::{Read, Write};
+    ///
+    /// let (server_side, mut client) = gevent::net::UnixStream::pair()?;
+    /// let conn = gevent::spawn(move || {
+    ///     let early = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    ///     let e = early.clone();
+    ///     let h = move |_r: Request<Body>| {
+    ///         let e = e.clone();
+    ///         Response::builder().status(101).body(ResponseBody::upgrade(move |u| {
+    ///             let (_stream, bytes) = u.into_parts();
+    ///             *e.borrow_mut() = bytes;
+    ///         })).unwrap()
+    ///     };
+    ///     let _ = serve_connection(server_side, None, &h, &Config::new());
+    ///     early.take()
+    /// });
+    /// client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nhi")?;
+    /// assert_eq!(conn.take().unwrap(), b"hi"); // sent with the head
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn into_parts(self) -> (Box<dyn Transport>, Vec<u8>) {
         let mut early = self.early;
