@@ -203,6 +203,11 @@ fn bad_options_are_errors() {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
         let e = StreamServer::builder().build(|_, _| {}).unwrap_err();
         assert!(e.to_string().contains("no listener"), "{e}");
+        let e = gevent::server::DatagramServer::bind("127.0.0.1:0", |_: &[u8], _, _| {})
+            .unwrap()
+            .with_pool_size(0)
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
         let e = b().workers(2).build(|_, _| {}).unwrap_err();
         assert!(e.to_string().contains("build_workers"), "{e}");
         // A socket that is not listening.
