@@ -2,6 +2,8 @@
 //! Unix sockets, workers, socket activation, accept backoff under EMFILE,
 //! graceful SIGTERM. Every test runs on every usable backend.
 
+#[path = "util/examples.rs"]
+mod examples;
 #[path = "util/greenlet.rs"]
 mod gutil;
 mod tls_util;
@@ -201,6 +203,11 @@ fn bad_options_are_errors() {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
         let e = StreamServer::builder().build(|_, _| {}).unwrap_err();
         assert!(e.to_string().contains("no listener"), "{e}");
+        let e = gevent::server::DatagramServer::bind("127.0.0.1:0", |_: &[u8], _, _| {})
+            .unwrap()
+            .with_pool_size(0)
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
         let e = b().workers(2).build(|_, _| {}).unwrap_err();
         assert!(e.to_string().contains("build_workers"), "{e}");
         // A socket that is not listening.
@@ -650,4 +657,345 @@ fn listen_fds_inherited_listener() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout.matches("served on").count(), n, "{stdout}");
+}
+
+fn cpu_us() -> u64 {
+    // SAFETY: getrusage fills a zeroed struct.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(ru.ru_utime) + us(ru.ru_stime)
+}
+
+/// The child side of the EMFILE test: a server under a low descriptor
+/// limit; reports accept errors and CPU used during one second of pause.
+fn emfile_child() {
+    let cell: Rc<RefCell<Option<StreamServer>>> = Rc::new(RefCell::new(None));
+    let c2 = cell.clone();
+    let server = StreamServer::bind("127.0.0.1:0", move |mut s: Stream, _| {
+        let mut buf = [0u8; 64];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) if &buf[..n] == b"bye" => {
+                    c2.borrow()
+                        .as_ref()
+                        .unwrap()
+                        .stop(Some(Duration::from_secs(1)));
+                    return;
+                }
+                Ok(n) => {
+                    if s.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .unwrap();
+    *cell.borrow_mut() = Some(server.clone());
+    server.start().unwrap();
+    gevent::sleep(Duration::from_millis(1));
+    // Room for a handful of connections beyond what is open now.
+    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+    let lim = libc::rlimit {
+        rlim_cur: open + 8,
+        rlim_max: open + 8,
+    };
+    // SAFETY: lowers this (child) process's descriptor limit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    println!("port {}", inet(&server).port());
+    std::io::stdout().flush().unwrap();
+    let t0 = Instant::now();
+    while server.accept_errors() == 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no accept error came"
+        );
+        gevent::sleep(Duration::from_millis(5));
+    }
+    let (e0, c0) = (server.accept_errors(), cpu_us());
+    gevent::sleep(Duration::from_secs(1));
+    let (e1, c1) = (server.accept_errors(), cpu_us());
+    println!("paused errors={} cpu_us={}", e1 - e0, c1 - c0);
+    std::io::stdout().flush().unwrap();
+    server.serve_forever().unwrap();
+    cell.borrow_mut().take();
+    println!("recovered and stopped");
+}
+
+/// Accept backoff under a real EMFILE: the server (in a child process
+/// with a low RLIMIT_NOFILE) pauses accepting instead of spinning, logs
+/// the error once per pause, and serves again once descriptors are freed.
+#[test]
+fn emfile_backoff_and_recovery() {
+    use std::io::BufRead;
+    if let Some(b) = gutil::child()
+        .as_deref()
+        .and_then(|c| c.strip_prefix("emfile:"))
+    {
+        let b = gutil::backends()
+            .into_iter()
+            .find(|x| x.name() == b)
+            .unwrap();
+        gevent::run_on_backend(b, emfile_child).unwrap();
+        return;
+    }
+    for b in gutil::backends() {
+        println!("--- backend {b}");
+        let exe = std::env::current_exe().unwrap();
+        let mut child = std::process::Command::new(exe)
+            .args([
+                "emfile_backoff_and_recovery",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(gutil::CHILD_ENV, format!("emfile:{}", b.name()))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next_with = |key: &str| -> String {
+            for l in lines.by_ref() {
+                let l = l.unwrap();
+                if let Some((_, rest)) = l.split_once(key) {
+                    return rest.trim().to_string();
+                }
+            }
+            panic!("child ended before printing {key:?}")
+        };
+        let port: u16 = next_with("port ").parse().unwrap();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // More connections than the child has descriptors for.
+        let conns: Vec<_> = (0..40)
+            .map(|_| {
+                let mut c = std::net::TcpStream::connect(addr).unwrap();
+                c.write_all(b"x").unwrap();
+                c
+            })
+            .collect();
+        let report = next_with("paused ");
+        let field = |k: &str| -> u64 {
+            report
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(k))
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (errors, cpu) = (field("errors="), field("cpu_us="));
+        // Backoff from 10 ms doubling to 1 s: a handful of attempts in a
+        // second (a busy loop would make thousands), and little CPU.
+        assert!(
+            errors <= 20,
+            "backend {b}: {errors} accept attempts in 1 s of pause"
+        );
+        assert!(
+            cpu < 500_000,
+            "backend {b}: {cpu} us of CPU in 1 s of pause"
+        );
+        // Free the descriptors: the server serves again.
+        drop(conns);
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        c.write_all(b"again").unwrap();
+        let mut back = [0u8; 5];
+        c.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"again");
+        c.write_all(b"bye").unwrap();
+        assert_eq!(next_with("recovered"), "and stopped");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "backend {b}: child failed: {stderr}");
+        let logged = stderr.matches("accept failed").count();
+        println!("backend {b}: {errors} errors in the window, {logged} log line(s)\n{stderr}");
+        assert!(logged >= 1, "the pause was not logged: {stderr}");
+        assert!(
+            stderr.contains("Too many open files"),
+            "backend {b}: {stderr}"
+        );
+    }
+}
+
+/// The echoserver example, as a user runs it: serves, then on SIGTERM
+/// refuses new connections, lets the connected client finish, and exits
+/// 0. With one worker and with two, on every backend.
+#[test]
+fn echoserver_example_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let exe = examples::build_example("echoserver");
+    for b in gutil::backends() {
+        for workers in ["1", "2"] {
+            let mut child = std::process::Command::new(&exe)
+                .args(["--port", "0", "--workers", workers, "--pool", "100"])
+                .env("GEVENT_BACKEND", b.name())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            let addr: SocketAddr = line
+                .split_whitespace()
+                .find_map(|w| w.parse().ok())
+                .unwrap_or_else(|| panic!("no address in {line:?}"));
+            let c = std::net::TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut r = std::io::BufReader::new(&c);
+            let mut greeting = String::new();
+            r.read_line(&mut greeting).unwrap();
+            assert!(greeting.starts_with("Welcome"), "{greeting}");
+            // SAFETY: signals our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            // The listener closes; the connected client is still served.
+            let t0 = Instant::now();
+            while std::net::TcpStream::connect(addr).is_ok() {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "listener still open after SIGTERM"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (&c).write_all(b"still here\r\n").unwrap();
+            let mut back = String::new();
+            r.read_line(&mut back).unwrap();
+            if back != "still here\r\n" {
+                let _ = child.kill();
+                let o = child.wait_with_output().unwrap();
+                panic!(
+                    "backend {b}, {workers} worker(s): got {back:?}; server said {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            (&c).write_all(b"quit\r\n").unwrap();
+            let t0 = Instant::now();
+            let status = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break s;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "still running after SIGTERM"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            let mut rest = String::new();
+            out.read_to_string(&mut rest).unwrap();
+            assert!(status.success(), "backend {b}: exit {status}: {rest}");
+            assert!(rest.contains("SIGTERM: stopped gracefully"), "{rest}");
+        }
+    }
+}
+
+/// serve_until_signal: SIGTERM closes the listener, gives handlers the
+/// grace period, kills the rest, restores SIGTERM's disposition. In a
+/// child process (SIGTERM is process-wide).
+#[test]
+fn serve_until_signal_graceful_stop() {
+    if gutil::child().as_deref() == Some("sigterm") {
+        for b in gutil::backends() {
+            gevent::run_on_backend(b, || {
+                let finished = Rc::new(Cell::new(0));
+                let f2 = finished.clone();
+                let server = StreamServer::bind("127.0.0.1:0", move |mut s: Stream, _| {
+                    let mut buf = [0u8; 1];
+                    if s.read_exact(&mut buf).is_ok() {
+                        if buf[0] == b'q' {
+                            gevent::sleep(Duration::from_millis(20));
+                            f2.set(f2.get() + 1);
+                        } else {
+                            gevent::sleep(Duration::from_secs(3600));
+                        }
+                    }
+                })
+                .unwrap();
+                let addr = inet(&server);
+                let client = gevent::spawn(move || {
+                    let q = TcpStream::connect(addr).unwrap();
+                    let h = TcpStream::connect(addr).unwrap();
+                    (&q).write_all(b"q").unwrap();
+                    (&h).write_all(b"h").unwrap();
+                    gevent::sleep(Duration::from_millis(5));
+                    // SAFETY: the server handles SIGTERM now.
+                    unsafe { libc::raise(libc::SIGTERM) };
+                    h.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    (&h).read(&mut [0; 1]).unwrap()
+                });
+                let sig = server
+                    .serve_until_signal(Duration::from_millis(300))
+                    .unwrap();
+                assert_eq!(sig, Some(libc::SIGTERM));
+                assert_eq!(
+                    finished.get(),
+                    1,
+                    "the finishing handler was not given its grace"
+                );
+                assert_eq!(
+                    client.take().unwrap(),
+                    0,
+                    "the hanging handler's socket stayed open"
+                );
+                assert!(
+                    std::net::TcpStream::connect(addr).is_err() || {
+                        gevent::sleep(Duration::from_millis(50));
+                        std::net::TcpStream::connect(addr).is_err()
+                    }
+                );
+                // SAFETY: reads SIGTERM's disposition.
+                let dfl = unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    libc::sigaction(libc::SIGTERM, std::ptr::null(), &mut old);
+                    old.sa_sigaction
+                };
+                assert_eq!(dfl, libc::SIG_DFL, "SIGTERM's disposition not restored");
+            })
+            .unwrap();
+            println!("graceful on {b}");
+        }
+        return;
+    }
+    let out = gutil::run_child("serve_until_signal_graceful_stop", "sigterm");
+    let stdout = gutil::stdout_of(&out);
+    assert!(out.status.success(), "{stdout}\n{}", gutil::stderr_of(&out));
+    assert_eq!(
+        stdout.matches("graceful on").count(),
+        gutil::backends().len(),
+        "{stdout}"
+    );
+}
+
+/// The server examples' self-tests, on every backend.
+#[test]
+fn server_examples_selftest() {
+    for b in gutil::backends() {
+        for name in ["echoserver", "udp_server", "tls_echoserver", "signals"] {
+            let out = std::process::Command::new(examples::build_example(name))
+                .arg("--selftest")
+                .env("GEVENT_BACKEND", b.name())
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{name} on {b}: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                stdout.contains("selftest passed"),
+                "{name} on {b}: {stdout}"
+            );
+        }
+    }
 }

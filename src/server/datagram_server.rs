@@ -285,6 +285,12 @@ impl DatagramServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn with_pool_size(self, n: usize) -> io::Result<DatagramServer> {
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "pool size must be at least 1 (a pool of 0 could serve nobody)",
+            ));
+        }
         let pool = Pool::new(n)?;
         match Rc::try_unwrap(self.inner) {
             Ok(mut inner) if !inner.started.get() => {
@@ -504,5 +510,15 @@ fn receive_loop(inner: Rc<Inner>) {
             }
             None => inner.group.add(&g),
         }
+    }
+}
+
+impl fmt::Debug for DatagramServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatagramServer")
+            .field("socket", &self.inner.sock)
+            .field("pool_size", &self.inner.pool.as_ref().map(|p| p.size()))
+            .field("started", &self.started())
+            .finish()
     }
 }

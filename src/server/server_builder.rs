@@ -362,7 +362,11 @@ impl ServerBuilder {
     }
 
     /// Creates a server of [`workers`](Self::workers) threads, each with
-    /// its own hub, listener and clone of `handler`. Nothing runs until
+    /// its own hub (using the same backend as this thread's hub), listener
+    /// and clone of `handler`. A worker thread that dies (its hub fails or
+    /// panics outside a greenlet) is reported to stderr and restarted on
+    /// the same listener, as long as this thread's hub runs (the
+    /// supervisor is a greenlet here). Nothing runs until
     /// [`start`](StreamServer::start) or
     /// [`serve_forever`](StreamServer::serve_forever); the listeners are
     /// bound now, so the address is known and errors surface here.

@@ -250,7 +250,8 @@ impl StreamServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn serve_until_signal(&self, grace: Duration) -> io::Result<Option<i32>> {
-        self.start()?;
+        // The handlers first: once a connection is served, SIGTERM stops
+        // the server gracefully (never the default disposition's kill).
         let got: Rc<Cell<Option<i32>>> = Rc::new(Cell::new(None));
         let mut handlers = Vec::with_capacity(2);
         for sig in [libc::SIGTERM, libc::SIGINT] {
@@ -262,6 +263,7 @@ impl StreamServer {
                 }
             })?);
         }
+        self.start()?;
         let r = match &self.imp {
             Imp::One(o) => o.wait_stopped(),
             Imp::Workers(w) => w.wait_stopped(),

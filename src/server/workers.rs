@@ -7,7 +7,7 @@ use std::io;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::listener::Listener;
 use super::one::{Handler, One, Options};
@@ -57,6 +57,8 @@ pub(crate) struct Workers {
     /// hub died (dropped when the server stops).
     spares: RefCell<Vec<Option<Listener>>>,
     threads: RefCell<Vec<Option<JoinHandle<()>>>>,
+    /// Per worker: when it was last started, and the last restart delay.
+    restarts: RefCell<Vec<(Instant, Duration)>>,
     shared: Arc<Shared>,
     spawn: Spawner,
     /// The controller's async watcher (wakes `changed`).
@@ -105,6 +107,7 @@ impl Workers {
             pending: RefCell::new(listeners),
             spares: RefCell::new(spares),
             threads: RefCell::new((0..n).map(|_| None).collect()),
+            restarts: RefCell::new((0..n).map(|_| (Instant::now(), Duration::ZERO)).collect()),
             shared,
             spawn,
             _watcher: watcher,
@@ -145,6 +148,7 @@ impl Workers {
         for (i, l) in listeners.into_iter().enumerate() {
             let h = (self.spawn)(i, l)?;
             self.threads.borrow_mut()[i] = Some(h);
+            self.restarts.borrow_mut()[i].0 = Instant::now();
         }
         let me = self.clone();
         crate::Builder::new()
@@ -176,10 +180,30 @@ impl Workers {
                 let spare = self.spares.borrow()[i].as_ref().map(|l| l.sibling_dup());
                 match spare {
                     Some(Ok(l)) => {
+                        // A worker that keeps dying right after its start
+                        // is restarted less and less often (0.1 s doubling
+                        // up to 10 s), never in a tight loop.
+                        let delay = {
+                            let mut r = self.restarts.borrow_mut();
+                            let (started, delay) = &mut r[i];
+                            *delay = if started.elapsed() < Duration::from_secs(10) {
+                                (*delay * 2)
+                                    .clamp(Duration::from_millis(100), Duration::from_secs(10))
+                            } else {
+                                Duration::ZERO
+                            };
+                            *delay
+                        };
                         eprintln!(
-                            "gevent::server: {}: worker {i} died ({why}); restarting it",
-                            self.addr
+                            "gevent::server: {}: worker {i} died ({why}); restarting it in {} ms",
+                            self.addr,
+                            delay.as_millis()
                         );
+                        crate::sleep(delay);
+                        if self.shared.stop_requested().is_some() {
+                            return;
+                        }
+                        self.restarts.borrow_mut()[i].0 = Instant::now();
                         lock(&self.shared.slots)[i] = Slot::default();
                         match (self.spawn)(i, l) {
                             Ok(h) => self.threads.borrow_mut()[i] = Some(h),
