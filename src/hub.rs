@@ -72,6 +72,13 @@ pub(crate) struct HubInner {
     next_id: Cell<u64>,
     /// The default thread pool, created on first use.
     threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
+    /// Every greenlet created on this hub and maybe still alive (pruned
+    /// lazily): for `monitor::run_info`.
+    greenlets: RefCell<Vec<std::rc::Weak<dyn Task>>>,
+    /// Prune `greenlets` when it reaches this length.
+    greenlets_prune_at: Cell<usize>,
+    /// What the blocking monitor reads: the cycle counter this hub bumps.
+    pub(crate) monitor: Arc<crate::monitor::HubSlot>,
 }
 
 /// The main and hub greenlets: states with no body.
@@ -129,12 +136,23 @@ impl Drop for HubGuard {
 /// re-create its kernel state (epoll fd, io_uring, ...) before it polls.
 static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Bumped in every forked child (same hook): state that lives in other
+/// threads (thread pools, the process reaper, the monitor) compares it to
+/// notice that those threads are gone.
+static FORK_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 extern "C" fn mark_forked() {
     FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+    FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many forks this process descends from (since the first hub).
+pub(crate) fn fork_generation() -> u64 {
+    FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Registers the fork hook once per process.
-fn install_fork_hook() {
+pub(crate) fn install_fork_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: registers an async-signal-safe function (one atomic
@@ -371,7 +389,20 @@ impl HubInner {
             live: Cell::new(0),
             next_id: Cell::new(1),
             threadpool: std::cell::OnceCell::new(),
+            greenlets: RefCell::new(Vec::new()),
+            greenlets_prune_at: Cell::new(64),
+            monitor: crate::monitor::register_hub(),
         }));
+        // Tells the blocking monitor when the loop waits in the kernel
+        // (idle, not blocked).
+        // SAFETY: valid loop; the callbacks only store atomics.
+        unsafe {
+            libev_sys::ev_set_loop_release_cb(
+                inner.lp.as_ptr(),
+                Some(crate::monitor::loop_release),
+                Some(crate::monitor::loop_acquire),
+            )
+        };
         switch::set_current(inner.main.state() as *const State);
         // Registers the teardown at thread exit (a no-op if the thread's
         // TLS is already being destroyed: then the hub is simply leaked).
@@ -388,6 +419,29 @@ impl HubInner {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         id
+    }
+
+    /// Records a new greenlet for `monitor::run_info` (amortised O(1)).
+    pub(crate) fn register(&self, g: std::rc::Weak<dyn Task>) {
+        let mut v = self.greenlets.borrow_mut();
+        v.push(g);
+        if v.len() >= self.greenlets_prune_at.get() {
+            v.retain(|w| w.upgrade().is_some_and(|t| !t.state().is_dead()));
+            self.greenlets_prune_at.set((v.len() * 2).max(64));
+        }
+    }
+
+    /// The live greenlets of this hub (for `monitor::run_info`).
+    pub(crate) fn live_greenlets(&self) -> Vec<Rc<dyn Task>> {
+        let mut out = vec![self.main.clone(), self.hub.clone()];
+        out.extend(
+            self.greenlets
+                .borrow()
+                .iter()
+                .filter_map(|w| w.upgrade())
+                .filter(|t| !t.state().is_dead()),
+        );
+        out
     }
 
     pub(crate) fn push(&self, r: Ready) {
@@ -423,6 +477,7 @@ impl HubInner {
 
     /// One scheduling round plus, when due, a libev poll. Runs on the hub.
     fn run_round(&self) {
+        self.monitor.tick();
         let n = self.ready.borrow().len();
         for _ in 0..n {
             let item = self.ready.borrow_mut().pop_front();

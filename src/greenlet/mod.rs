@@ -202,6 +202,7 @@ impl Builder {
     /// assert_eq!(g.get()?, 5);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn build<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let hub = hub_inner();
         let state = State::new(
@@ -211,13 +212,19 @@ impl Builder {
         if let Some(n) = self.name {
             *state.name.borrow_mut() = Some(Rc::from(n));
         }
-        Greenlet {
-            inner: Rc::new(Inner {
-                state,
-                func: Cell::new(Some(Box::new(f))),
-                value: RefCell::new(None),
-            }),
+        state.spawned_at.set(Some(std::panic::Location::caller()));
+        // SAFETY: with the hub created, CURRENT is the running greenlet.
+        state.parent.set(unsafe { (*switch::current_ptr()).id });
+        let inner = Rc::new(Inner {
+            state,
+            func: Cell::new(Some(Box::new(f))),
+            value: RefCell::new(None),
+        });
+        hub.register(Rc::downgrade(&inner) as std::rc::Weak<dyn Task>);
+        if crate::events::has_subscribers() {
+            spawned_event(&inner.state);
         }
+        Greenlet { inner }
     }
 
     /// Creates and starts the greenlet.
@@ -227,6 +234,7 @@ impl Builder {
     /// assert_eq!(g.get()?, "done");
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let g = self.build(f);
         g.start();
@@ -243,6 +251,7 @@ impl Builder {
 /// assert_eq!(g.get()?, 2);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
     Builder::new().spawn(f)
 }
@@ -258,6 +267,7 @@ pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
 /// assert_eq!(g.get()?, "late");
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_later<T: 'static, F: FnOnce() -> T + 'static>(delay: Duration, f: F) -> Greenlet<T> {
     let g = Builder::new().build(f);
     g.start_later(delay);
@@ -317,6 +327,7 @@ pub trait GreenletRun: fmt::Display + 'static {
 /// assert_eq!(gevent::spawn_run(Answer).get()?, 42);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_run<R: GreenletRun>(r: R) -> Greenlet<R::Output> {
     let g = Greenlet::from_run(r);
     g.start();
@@ -411,6 +422,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::new(|| 1);
     /// assert!(!g.started());
     /// ```
+    #[track_caller]
     pub fn new<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         Builder::new().build(f)
     }
@@ -421,6 +433,7 @@ impl<T: 'static> Greenlet<T> {
     /// assert_eq!(gevent::Greenlet::spawn(|| 3).get()?, 3);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         spawn(f)
     }
@@ -435,6 +448,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::from_run(R);
     /// assert_eq!(g.to_string(), "R");
     /// ```
+    #[track_caller]
     pub fn from_run<R: GreenletRun<Output = T>>(r: R) -> Greenlet<T> {
         let text = r.to_string();
         let g = Builder::new().name(text.clone()).build(move || r.run());
@@ -1298,4 +1312,19 @@ fn report_failure(state: &State, e: &Error) {
         other => other.to_string(),
     };
     eprintln!("{} failed with {what}", Describe(state));
+}
+
+/// Tells the events subscribers about a new greenlet (out of line: only
+/// when someone subscribed).
+#[cold]
+#[inline(never)]
+fn spawned_event(s: &State) {
+    if let Some(at) = s.spawned_at.get() {
+        crate::events::notify(&crate::events::Event::GreenletSpawned {
+            id: s.id,
+            name: s.name.borrow().as_ref().map(|n| n.to_string()),
+            spawned_at: at,
+            parent: s.parent.get(),
+        });
+    }
 }
