@@ -72,11 +72,11 @@ pub(crate) struct HubInner {
     next_id: Cell<u64>,
     /// The default thread pool, created on first use.
     threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
-    /// Every greenlet created on this hub and maybe still alive (pruned
-    /// lazily): for `monitor::run_info`.
-    greenlets: RefCell<Vec<std::rc::Weak<dyn Task>>>,
-    /// Prune `greenlets` when it reaches this length.
-    greenlets_prune_at: Cell<usize>,
+    /// The started, unfinished greenlets: an intrusive list through their
+    /// states (`live_prev`/`live_next`), for `monitor::run_info`. A state
+    /// is linked from its start (when it holds its self-reference) until
+    /// `greenlet_finished`, so every linked pointer is valid.
+    live_head: Cell<*const State>,
     /// What the blocking monitor reads: the cycle counter this hub bumps.
     pub(crate) monitor: Arc<crate::monitor::HubSlot>,
 }
@@ -389,8 +389,7 @@ impl HubInner {
             live: Cell::new(0),
             next_id: Cell::new(1),
             threadpool: std::cell::OnceCell::new(),
-            greenlets: RefCell::new(Vec::new()),
-            greenlets_prune_at: Cell::new(64),
+            live_head: Cell::new(std::ptr::null()),
             monitor: crate::monitor::register_hub(),
         }));
         // Tells the blocking monitor when the loop waits in the kernel
@@ -421,26 +420,17 @@ impl HubInner {
         id
     }
 
-    /// Records a new greenlet for `monitor::run_info` (amortised O(1)).
-    pub(crate) fn register(&self, g: std::rc::Weak<dyn Task>) {
-        let mut v = self.greenlets.borrow_mut();
-        v.push(g);
-        if v.len() >= self.greenlets_prune_at.get() {
-            v.retain(|w| w.upgrade().is_some_and(|t| !t.state().is_dead()));
-            self.greenlets_prune_at.set((v.len() * 2).max(64));
-        }
-    }
-
-    /// The live greenlets of this hub (for `monitor::run_info`).
+    /// The main greenlet, the hub and every started, unfinished greenlet
+    /// (for `monitor::run_info`), most recently started first.
     pub(crate) fn live_greenlets(&self) -> Vec<Rc<dyn Task>> {
         let mut out = vec![self.main.clone(), self.hub.clone()];
-        out.extend(
-            self.greenlets
-                .borrow()
-                .iter()
-                .filter_map(|w| w.upgrade())
-                .filter(|t| !t.state().is_dead()),
-        );
+        let mut p = self.live_head.get();
+        while !p.is_null() {
+            // SAFETY: linked states are alive (see `live_head`).
+            let s = unsafe { &*p };
+            out.extend(s.selfref());
+            p = s.live_next.get();
+        }
         out
     }
 
@@ -598,12 +588,38 @@ impl HubInner {
         s.set_stack(stack);
         s.set_selfref(t.clone());
         self.live.set(self.live.get() + 1);
+        // Link at the head of the live list.
+        let head = self.live_head.get();
+        s.live_prev.set(std::ptr::null());
+        s.live_next.set(head);
+        if !head.is_null() {
+            // SAFETY: linked states are alive (see `live_head`).
+            unsafe { (*head).live_prev.set(s) };
+        }
+        self.live_head.set(s);
         true
     }
 
-    /// A started greenlet finished.
-    pub(crate) fn greenlet_finished(&self) {
+    /// The started greenlet `s` finished (it still runs, on its stack).
+    pub(crate) fn greenlet_finished(&self, s: &State) {
         self.live.set(self.live.get().saturating_sub(1));
+        let (prev, next) = (s.live_prev.get(), s.live_next.get());
+        // SAFETY: `s` is linked (started, not finished before) and its
+        // neighbours are linked, hence alive (see `live_head`).
+        unsafe {
+            if prev.is_null() {
+                if std::ptr::eq(self.live_head.get(), s) {
+                    self.live_head.set(next);
+                }
+            } else {
+                (*prev).live_next.set(next);
+            }
+            if !next.is_null() {
+                (*next).live_prev.set(prev);
+            }
+        }
+        s.live_prev.set(std::ptr::null());
+        s.live_next.set(std::ptr::null());
     }
 
     /// Switches from `from` (running) into `t`, starting it first if

@@ -220,7 +220,6 @@ impl Builder {
             func: Cell::new(Some(Box::new(f))),
             value: RefCell::new(None),
         });
-        hub.register(Rc::downgrade(&inner) as std::rc::Weak<dyn Task>);
         if crate::events::has_subscribers() {
             spawned_event(&inner.state);
         }
@@ -1290,7 +1289,7 @@ pub(crate) fn run_started(state: &State) {
     }
     *state.outcome.borrow_mut() = outcome;
     state.phase.set(Phase::Dead);
-    hub_inner().greenlet_finished();
+    hub_inner().greenlet_finished(state);
     schedule_death_callbacks(state);
     drop(task);
 }

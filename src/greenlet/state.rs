@@ -108,6 +108,9 @@ pub(crate) struct State {
     pub(crate) spawned_at: Cell<Option<&'static std::panic::Location<'static>>>,
     /// The id of the greenlet that created it (0: a main greenlet).
     pub(crate) parent: Cell<u64>,
+    /// Neighbours in the hub's list of live greenlets (see `HubInner`).
+    pub(crate) live_prev: Cell<*const State>,
+    pub(crate) live_next: Cell<*const State>,
 }
 
 impl State {
@@ -132,6 +135,8 @@ impl State {
             start_timer: RefCell::new(None),
             spawned_at: Cell::new(None),
             parent: Cell::new(0),
+            live_prev: Cell::new(std::ptr::null()),
+            live_next: Cell::new(std::ptr::null()),
         }
     }
 
