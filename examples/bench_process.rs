@@ -23,7 +23,9 @@ const BATCHES: usize = 5;
 fn ours() -> f64 {
     let t = Instant::now();
     for _ in 0..BATCH {
-        let mut c = gevent::process::Command::new(PROGRAM).spawn().expect("spawn");
+        let mut c = gevent::process::Command::new(PROGRAM)
+            .spawn()
+            .expect("spawn");
         assert!(c.wait().expect("wait").success());
     }
     t.elapsed().as_secs_f64() * 1e6 / BATCH as f64

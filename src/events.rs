@@ -104,7 +104,11 @@ impl std::fmt::Display for BlockingReport {
             "gevent monitor: the hub of thread {:?} was blocked for {:.3} s{} by greenlet {}",
             self.thread,
             self.duration.as_secs_f64(),
-            if self.finished { "" } else { " (still blocked)" },
+            if self.finished {
+                ""
+            } else {
+                " (still blocked)"
+            },
             match (&self.greenlet, self.greenlet_id) {
                 (Some(n), Some(id)) => format!("{n:?} (id {id})"),
                 _ => "<unknown: no capture signal>".to_string(),

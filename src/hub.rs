@@ -588,6 +588,9 @@ impl HubInner {
         s.set_stack(stack);
         s.set_selfref(t.clone());
         self.live.set(self.live.get() + 1);
+        // Progress for the blocking monitor (starts happen without hub
+        // rounds when greenlets hand over directly).
+        self.monitor.tick();
         // Link at the head of the live list.
         let head = self.live_head.get();
         s.live_prev.set(std::ptr::null());

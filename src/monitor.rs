@@ -31,6 +31,10 @@
 //! ([`Event::BlockingDetected`](crate::events::Event::BlockingDetected))
 //! and to stderr (unless [`set_report_to_stderr`]`(false)`).
 //!
+//! Any code that runs on a hub's thread without switching counts, the
+//! main greenlet's own computation between two gevent calls included (as
+//! in gevent); a thread that never started a greenlet is not watched.
+//!
 //! The monitor thread costs one wake-up per half limit (20 per second at
 //! the default) and a few atomic loads per hub. A stall additionally
 //! costs one signal, which interrupts the blocking syscall: restartable
@@ -289,7 +293,9 @@ fn config_from_env() {
     if let Some(m) = std::env::var_os("GEVENT_MAX_MEMORY_USAGE") {
         match m.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
             Some(n) if n > 0 => set_max_memory_usage(Some(n)),
-            _ => eprintln!("gevent: GEVENT_MAX_MEMORY_USAGE={m:?}: expected a number of bytes; ignored"),
+            _ => eprintln!(
+                "gevent: GEVENT_MAX_MEMORY_USAGE={m:?}: expected a number of bytes; ignored"
+            ),
         }
     }
     let Some(on) = std::env::var_os("GEVENT_MONITOR_THREAD_ENABLE") else {
@@ -455,10 +461,9 @@ extern "C" fn capture_handler(_sig: libc::c_int) {
         // while it runs (it is this thread's, interrupted right here).
         let s = unsafe { &*p };
         slot.cap_id.store(s.id, Ordering::Relaxed);
-        let site = s
-            .spawned_at
-            .get()
-            .map_or(std::ptr::null_mut(), |l| l as *const Location<'static> as *mut _);
+        let site = s.spawned_at.get().map_or(std::ptr::null_mut(), |l| {
+            l as *const Location<'static> as *mut _
+        });
         slot.cap_site.store(site, Ordering::Relaxed);
         // SAFETY: a shared look that does not touch the borrow flag. The
         // name is only replaced through `set_name`'s `borrow_mut`; if the
@@ -577,10 +582,16 @@ fn monitor_thread() {
             if let Some(rss) = rss() {
                 if rss > max && !mem_over {
                     mem_over = true;
-                    events::notify(&Event::MemoryThresholdExceeded { rss, threshold: max });
+                    events::notify(&Event::MemoryThresholdExceeded {
+                        rss,
+                        threshold: max,
+                    });
                 } else if rss <= max && mem_over {
                     mem_over = false;
-                    events::notify(&Event::MemoryUsageUnderThreshold { rss, threshold: max });
+                    events::notify(&Event::MemoryUsageUnderThreshold {
+                        rss,
+                        threshold: max,
+                    });
                 }
             }
         }
@@ -608,7 +619,7 @@ fn check(slot: &HubSlot, limit: Duration, now: Instant, stderr: bool) {
         return;
     }
     if cycles == 0 || !*slot.alive.lock().unwrap_or_else(|e| e.into_inner()) {
-        return; // the hub never ran a round, or its thread is gone
+        return; // no greenlet ever started here, or the thread is gone
     }
     let since = w.last_change.unwrap_or(now);
     let stalled_for = now.saturating_duration_since(since);
@@ -656,7 +667,8 @@ pub struct GreenletInfo {
     pub id: u64,
     /// Its name (`Greenlet-<id>` if unnamed).
     pub name: String,
-    /// `new`, `scheduled`, `running`, `parked` or `ready`.
+    /// `running`, `parked`, `ready` (woken, waiting for its turn) or
+    /// `scheduled`; `hub` for the hub.
     pub state: &'static str,
     /// Where it was created (`None` for the main greenlet and the hub).
     pub spawned_at: Option<&'static Location<'static>>,
@@ -666,7 +678,11 @@ pub struct GreenletInfo {
 
 impl fmt::Display for GreenletInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Greenlet {:?} id={} {}>", self.name, self.id, self.state)?;
+        write!(
+            f,
+            "<Greenlet {:?} id={} {}>",
+            self.name, self.id, self.state
+        )?;
         if let Some(s) = self.spawned_at {
             write!(f, " spawned at {s}")?;
         }
@@ -709,6 +725,7 @@ pub fn run_info() -> Vec<GreenletInfo> {
                     _ => s.name(),
                 },
                 state: match s.phase.get() {
+                    _ if s.id == u64::MAX => "hub",
                     Phase::New => "new",
                     Phase::Scheduled => "scheduled",
                     Phase::Running => "running",

@@ -130,10 +130,8 @@ fn gevent_fork_body() {
                     let seen = std::rc::Rc::new(std::cell::Cell::new(None));
                     let s2 = seen.clone();
                     // SAFETY: as above.
-                    let r = unsafe {
-                        gevent::fork_and_watch(move |_pid, st| s2.set(st.code()))
-                    }
-                    .expect("fork_and_watch");
+                    let r = unsafe { gevent::fork_and_watch(move |_pid, st| s2.set(st.code())) }
+                        .expect("fork_and_watch");
                     if r == gevent::ForkResult::Child {
                         let code = if exercise_hub() { 9 } else { 6 };
                         // SAFETY: as above.

@@ -1,5 +1,7 @@
 //! The blocking monitor, events and run_info, on every backend.
 
+#[path = "util/examples.rs"]
+mod examples;
 #[path = "util/greenlet.rs"]
 mod gutil;
 
@@ -35,8 +37,10 @@ fn stall_is_reported_once_naming_the_greenlet() {
             }
         });
         // Something the hub should be doing meanwhile.
-        let ticker = gevent::spawn(|| loop {
-            gevent::sleep(Duration::from_millis(1));
+        let ticker = gevent::spawn(|| {
+            loop {
+                gevent::sleep(Duration::from_millis(1));
+            }
         });
         gevent::sleep(Duration::from_millis(20));
         let g = gevent::Builder::new().name(name.clone()).spawn(|| {
@@ -52,11 +56,20 @@ fn stall_is_reported_once_naming_the_greenlet() {
         ticker.kill().unwrap();
         events::unsubscribe(sub);
         let reports = reports.lock().unwrap();
-        assert_eq!(reports.len(), 1, "{name}: expected one report, got {reports:?}");
+        assert_eq!(
+            reports.len(),
+            1,
+            "{name}: expected one report, got {reports:?}"
+        );
         let r = &reports[0];
         assert!(r.finished);
         assert!(r.duration >= Duration::from_millis(50), "{r:?}");
-        assert!(r.spawned_at.as_deref().is_some_and(|s| s.contains("monitor.rs")), "{r:?}");
+        assert!(
+            r.spawned_at
+                .as_deref()
+                .is_some_and(|s| s.contains("monitor.rs")),
+            "{r:?}"
+        );
         assert!(r.thread.starts_with("gevent-"), "{r:?}");
         println!("{r}");
     });
@@ -98,12 +111,21 @@ fn run_info_lists_live_greenlets() {
         });
         gevent::sleep(Duration::from_millis(5));
         let info = monitor::run_info();
-        let p = info.iter().find(|i| i.name == "parent").expect("parent listed");
-        let c = info.iter().find(|i| i.name == "child").expect("child listed");
+        let p = info
+            .iter()
+            .find(|i| i.name == "parent")
+            .expect("parent listed");
+        let c = info
+            .iter()
+            .find(|i| i.name == "child")
+            .expect("child listed");
         assert_eq!(c.parent, Some(p.id));
         assert_eq!((p.state, c.state), ("parked", "parked"));
         assert!(p.spawned_at.unwrap().file().ends_with("monitor.rs"));
-        assert!(info.iter().any(|i| i.name == "MainGreenlet" && i.state == "running"));
+        assert!(
+            info.iter()
+                .any(|i| i.name == "MainGreenlet" && i.state == "running")
+        );
         assert!(info.iter().any(|i| i.name == "Hub"));
         let text = monitor::format_run_info();
         assert!(text.contains("\"child\""), "{text}");
@@ -124,7 +146,11 @@ fn spawn_events_reach_subscribers() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
         let sub = events::subscribe(move |e| {
-            if let Event::GreenletSpawned { name: Some(n), spawned_at, .. } = e
+            if let Event::GreenletSpawned {
+                name: Some(n),
+                spawned_at,
+                ..
+            } = e
                 && n.starts_with("evt-")
             {
                 s2.lock().unwrap().push((n.clone(), spawned_at.line()));
@@ -134,7 +160,11 @@ fn spawn_events_reach_subscribers() {
         let g = gevent::Builder::new().name("evt-a").spawn(|| ());
         g.join().unwrap();
         assert!(events::unsubscribe(sub));
-        gevent::Builder::new().name("evt-b").spawn(|| ()).join().unwrap();
+        gevent::Builder::new()
+            .name("evt-b")
+            .spawn(|| ())
+            .join()
+            .unwrap();
         let seen = seen.lock().unwrap();
         assert_eq!(*seen, vec![("evt-a".to_string(), line)]);
     });
@@ -158,9 +188,15 @@ fn panicking_subscriber_does_not_break_others() {
             *h2.lock().unwrap() += 1;
         }
     });
-    std::thread::spawn(|| gevent::Builder::new().name("panic-probe").spawn(|| ()).join().unwrap())
-        .join()
-        .unwrap();
+    std::thread::spawn(|| {
+        gevent::Builder::new()
+            .name("panic-probe")
+            .spawn(|| ())
+            .join()
+            .unwrap()
+    })
+    .join()
+    .unwrap();
     events::unsubscribe(a);
     events::unsubscribe(b);
     assert_eq!(*hits.lock().unwrap(), 1);
@@ -213,17 +249,45 @@ fn env_variables_enable_the_monitor() {
     // In a fresh process, so the first hub reads the variables.
     if std::env::var_os("GEVENT_TEST_MONITOR_ENV").is_some() {
         gevent::sleep(Duration::from_millis(1));
-        assert_eq!(monitor::max_blocking_time(), Some(Duration::from_millis(70)));
+        assert_eq!(
+            monitor::max_blocking_time(),
+            Some(Duration::from_millis(70))
+        );
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "env_variables_enable_the_monitor", "--test-threads=1"])
+        .args([
+            "--exact",
+            "env_variables_enable_the_monitor",
+            "--test-threads=1",
+        ])
         .env("GEVENT_TEST_MONITOR_ENV", "1")
         .env("GEVENT_MONITOR_THREAD_ENABLE", "true")
         .env("GEVENT_MAX_BLOCKING_TIME", "0.07")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("1 passed"));
+}
+
+#[test]
+fn monitor_example_reports_the_sleepy_greenlet() {
+    let out = std::process::Command::new(examples::build_example("monitor"))
+        .env_remove("GEVENT_MONITOR_THREAD_ENABLE")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    assert!(
+        text.contains("subscriber saw: greenlet \"sleepy-worker\""),
+        "{text}"
+    );
+    assert!(err.contains("by greenlet \"sleepy-worker\""), "{err}");
+    assert!(text.contains("\"ticker\""), "{text}");
 }

@@ -1,6 +1,8 @@
 //! gevent::process: cooperative children beside std::process, on every
 //! backend.
 
+#[path = "util/examples.rs"]
+mod examples;
 #[path = "util/greenlet.rs"]
 mod gutil;
 
@@ -57,7 +59,10 @@ fn communicate_ten_mib_each_way() {
         });
         let out = c.communicate(Some(&data), Some(LONG)).unwrap();
         ticker.kill().unwrap();
-        assert!(ticks.get() > 0, "the hub did not run other greenlets during communicate");
+        assert!(
+            ticks.get() > 0,
+            "the hub did not run other greenlets during communicate"
+        );
         assert!(out.status.success());
         assert_eq!(out.stdout.len(), data.len());
         assert!(out.stdout == data, "stdout differs");
@@ -154,7 +159,10 @@ fn std_process_beside_the_module() {
         assert!(ours.iter().all(|g| g.value() == Some(true)));
         gevent::sleep(Duration::from_millis(100));
         assert_eq!(std_child.wait().unwrap().code(), Some(4));
-        let out = std::process::Command::new("echo").arg("std").output().unwrap();
+        let out = std::process::Command::new("echo")
+            .arg("std")
+            .output()
+            .unwrap();
         assert_eq!(out.stdout, b"std\n");
     });
 }
@@ -192,7 +200,11 @@ fn pipeline_through_stdio_conversion() {
             .spawn()
             .unwrap();
         let out: Stdio = a.stdout.take().unwrap().try_into().unwrap();
-        let b = Command::new("tr").args(["a-z", "A-Z"]).stdin(out).output().unwrap();
+        let b = Command::new("tr")
+            .args(["a-z", "A-Z"])
+            .stdin(out)
+            .output()
+            .unwrap();
         assert_eq!(b.stdout, b"PIPED TEXT\n");
         assert!(a.wait().unwrap().success());
     });
@@ -205,7 +217,10 @@ fn output_status_run_check_output() {
             .args(["-c", "echo out; echo err >&2; exit 2"])
             .output()
             .unwrap();
-        assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (&b"out\n"[..], &b"err\n"[..]));
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice()),
+            (&b"out\n"[..], &b"err\n"[..])
+        );
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(process::run("echo", ["x"]).unwrap().stdout, b"x\n");
         assert_eq!(process::check_output("echo", ["y"]).unwrap(), b"y\n");
@@ -252,11 +267,20 @@ fn bad_input_is_an_error() {
             assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "pid {pid}");
         }
         // Not our child (pid 1) and a pid that cannot exist.
-        assert_eq!(process::waitpid(1).unwrap_err().kind(), std::io::ErrorKind::NotFound);
-        assert_eq!(process::waitpid(i32::MAX).unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(
+            process::waitpid(1).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            process::waitpid(i32::MAX).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
         let mut c = Command::new("sleep").arg("30").spawn().unwrap();
         for sig in [-1, 65, 1000, i32::MAX, i32::MIN] {
-            assert_eq!(c.signal(sig).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+            assert_eq!(
+                c.signal(sig).unwrap_err().kind(),
+                std::io::ErrorKind::InvalidInput
+            );
         }
         c.signal(0).unwrap(); // exists
         // Duration::MAX means no limit, never an overflow panic.
@@ -264,7 +288,12 @@ fn bad_input_is_an_error() {
         c.kill().unwrap();
         assert!(c.wait_timeout(Duration::MAX).unwrap().is_some());
         let mut c = Command::new("true").spawn().unwrap();
-        assert!(process::waitpid_timeout(c.id() as i32, Some(Duration::MAX)).unwrap().unwrap().success());
+        assert!(
+            process::waitpid_timeout(c.id() as i32, Some(Duration::MAX))
+                .unwrap()
+                .unwrap()
+                .success()
+        );
         // Reaped through waitpid: the Child then says so clearly.
         assert_eq!(c.wait().unwrap_err().kind(), std::io::ErrorKind::NotFound);
         // Input without a piped stdin.
@@ -276,7 +305,12 @@ fn bad_input_is_an_error() {
         // A child that exits without reading its input: not an error.
         let mut c = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
         let big = vec![0u8; 4 << 20];
-        assert!(c.communicate(Some(&big), Some(LONG)).unwrap().status.success());
+        assert!(
+            c.communicate(Some(&big), Some(LONG))
+                .unwrap()
+                .status
+                .success()
+        );
         // Writing to a closed pipe: BrokenPipe, no SIGPIPE death.
         let mut c = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
         let mut si = c.stdin.take().unwrap();
@@ -297,4 +331,27 @@ fn blocking_in_the_hub_is_refused() {
         gevent::sleep(Duration::from_millis(1));
         assert_eq!(rx.recv().unwrap(), Err(std::io::ErrorKind::WouldBlock));
     });
+}
+
+#[test]
+fn subprocess_example_runs() {
+    let out = std::process::Command::new(examples::build_example("subprocess"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("\"sh -c sleep 0.2; echo slept\": exit status: 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("timed out after 300 ms, killed: signal: 9"),
+        "{text}"
+    );
+    assert!(text.contains("intact: true"), "{text}");
+    assert!(text.contains("tick"), "the ticker never ran: {text}");
 }

@@ -397,10 +397,20 @@ impl Child {
             }
             // stdout, stderr
             for (pipe, out, done) in [
-                (self.stdout.as_ref().map(|s| &s.pipe), &mut p.stdout, &mut p.stdout_done),
-                (self.stderr.as_ref().map(|s| &s.pipe), &mut p.stderr, &mut p.stderr_done),
+                (
+                    self.stdout.as_ref().map(|s| &s.pipe),
+                    &mut p.stdout,
+                    &mut p.stdout_done,
+                ),
+                (
+                    self.stderr.as_ref().map(|s| &s.pipe),
+                    &mut p.stderr,
+                    &mut p.stderr_done,
+                ),
             ] {
-                let Some(pipe) = pipe.filter(|_| !*done) else { continue };
+                let Some(pipe) = pipe.filter(|_| !*done) else {
+                    continue;
+                };
                 match pipe.read_now(&mut buf) {
                     Ok(0) => {
                         *done = true;
@@ -438,7 +448,11 @@ impl Child {
             if left == Some(Duration::ZERO) {
                 return Err(timed_out(timeout));
             }
-            poll(&mut fds, left)?;
+            // In slices (see RECHECK): the loop retries the syscalls anyway.
+            poll(
+                &mut fds,
+                Some(left.map_or(reap::RECHECK, |l| l.min(reap::RECHECK))),
+            )?;
         }
     }
 

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use crate::net::socket::{Dir, Socket};
 use crate::net::wait_slot::Waited;
 
+/// The longest a wait trusts one readiness wait before it re-checks.
+pub(crate) const RECHECK: Duration = Duration::from_secs(1);
+
 /// The longest sleep between two `waitpid` polls (no pidfd).
 const POLL_MAX: Duration = Duration::from_millis(50);
 
@@ -150,7 +153,14 @@ pub(crate) fn wait_pid(
         }
         match pidfd {
             Some(fd) => {
-                if fd.wait(Dir::Read, left)? == Waited::TimedOut {
+                // Waits in slices of at most RECHECK, re-checking with
+                // waitpid in between: a wake-up lost by a backend (seen
+                // under heavy load with libev 4.33's io_uring) costs at
+                // most that long instead of a hang.
+                let slice = left.map_or(RECHECK, |l| l.min(RECHECK));
+                if fd.wait(Dir::Read, Some(slice))? == Waited::TimedOut
+                    && remaining(dl) == Some(Duration::ZERO)
+                {
                     // One last look: the exit may have raced the timer.
                     return try_reap(pid);
                 }
@@ -206,7 +216,9 @@ pub(crate) fn adopt(pid: i32, pidfd: Option<OwnedFd>) {
             .is_ok();
         o.thread_running = started;
         if !started {
-            eprintln!("gevent: cannot start the child reaper thread; process {pid} may stay a zombie");
+            eprintln!(
+                "gevent: cannot start the child reaper thread; process {pid} may stay a zombie"
+            );
         }
     }
     drop(o);
@@ -250,7 +262,11 @@ fn reaper_thread() {
         drop(o);
         // With a pidfd for every orphan, sleep until one exits (or 1 s,
         // to pick up new orphans); otherwise poll with a growing nap.
-        let ms = if all_pidfds { 1000 } else { nap.as_millis() as i32 };
+        let ms = if all_pidfds {
+            1000
+        } else {
+            nap.as_millis() as i32
+        };
         // SAFETY: `fds` is a valid array of pollfd; the descriptors stay
         // open (owned by ORPHANS; only this thread removes entries).
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
