@@ -23,6 +23,11 @@
 //!   sized from `GEVENT_THREADPOOL_SIZE` (default 10); [`spawn_blocking`]
 //!   and [`run_blocking`] use it.
 //!
+//! * After `fork` (by [`gevent::fork`](crate::fork) or plain `fork(2)`),
+//!   a pool used in the child re-creates its worker state on first use:
+//!   new workers start there, jobs still queued at the fork run, jobs that
+//!   were running on the parent's workers never complete in the child.
+//!
 //! A `ThreadPool` and its handles are `!Send`: a pool belongs to the hub
 //! (thread) that created it; each thread's hub has its own default pool.
 //!

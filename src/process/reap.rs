@@ -80,8 +80,9 @@ pub(crate) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if fd >= 0 {
             // SAFETY: the descriptor was just created and is ours alone.
-            let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-            return set_nonblocking(&fd, true).ok().map(|_| fd);
+            // It is only ever polled for readability (never read), so its
+            // blocking mode does not matter and is left alone.
+            return Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
         }
         None
     }
