@@ -660,13 +660,26 @@ macro_rules! untyped_methods {
                 }
             }
 
-            /// How it failed or was killed (gevent's `exception`); `None` while
-            /// running or after a normal return.
+            /// How it failed (gevent's `exception`): a panic, a custom kill
+            /// error or an uncaught timeout. `None` while running, after a
+            /// normal return, and after a plain [`kill`](Self::kill): as in
+            /// gevent, `GreenletExit` is not an exception but the greenlet's
+            /// value (see [`exited`](Self::exited)).
             pub fn error(&self) -> Option<Error> {
                 match &*self.st().outcome.borrow() {
+                    Outcome::Failed(Error::GreenletExit) => None,
                     Outcome::Failed(e) => Some(e.clone()),
                     _ => None,
                 }
+            }
+
+            /// Whether it ended with `GreenletExit` (a plain [`kill`](Self::kill)):
+            /// gevent's `isinstance(g.value, GreenletExit)`. Such a greenlet
+            /// is [`successful`](Self::successful), has no
+            /// [`error`](Self::error), and `get()` reports the exit as
+            /// `Err(Error::GreenletExit)` (it has no value of its type).
+            pub fn exited(&self) -> bool {
+                matches!(&*self.st().outcome.borrow(), Outcome::Failed(Error::GreenletExit))
             }
 
             /// Same as [`error`](Self::error), gevent's name.
@@ -697,6 +710,16 @@ macro_rules! untyped_methods {
             /// Kills the greenlet with `GreenletExit` and waits for it to die.
             /// A greenlet that never started never runs; killing a dead one
             /// does nothing. Killing the running greenlet unwinds it at once.
+            /// Otherwise the kill is raised at the greenlet's pending switch
+            /// point, whatever it waits in (even a `sleep(0)` or a wait
+            /// already woken): it never returns normally from there.
+            ///
+            /// The kill unwinds the greenlet's stack, so its destructors
+            /// run during an unwind: a `Drop` that panics then **aborts the
+            /// process** (Rust's rule for a panic while panicking). Keep
+            /// destructors infallible and do fallible cleanup explicitly
+            /// before dropping (see the crate docs, "Destructors must not
+            /// panic").
             ///
             /// # Errors
             ///
@@ -960,9 +983,9 @@ pub fn killall<J: AsGreenlet>(
         kill_task(&g.greenlet_ref().task, None, false, None)?;
     }
     if block {
-        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
         for g in greenlets {
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            let left = deadline.map(|(dl, d)| crate::time::time_left(dl, d));
             if !join_task(&g.greenlet_ref().task, left)? {
                 break;
             }
