@@ -123,7 +123,7 @@ pub(crate) fn set_nonblocking(fd: &OwnedFd, on: bool) -> io::Result<()> {
 /// `now + d`, or `None` (no deadline) if that is too far to represent
 /// (`Duration::MAX` and the like mean "no limit").
 pub(crate) fn deadline(d: Option<Duration>) -> Option<Instant> {
-    d.and_then(|d| Instant::now().checked_add(d))
+    d.and_then(crate::time::deadline_after)
 }
 
 /// Time left until `dl` (zero once past).
