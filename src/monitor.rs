@@ -27,8 +27,8 @@
 //! 64 bytes) and spawn site into the hub's slot. The stall is reported once:
 //! when it ends (with its length), or, if it lasts
 //! [`ONGOING_REPORT_FACTOR`] times the limit, then (marked still going).
-//! Reports go to every [`events`](crate::events) subscriber
-//! ([`Event::BlockingDetected`](crate::events::Event::BlockingDetected))
+//! Reports go to every [`events`] subscriber
+//! ([`Event::BlockingDetected`])
 //! and to stderr (unless [`set_report_to_stderr`]`(false)`).
 //!
 //! Any code that runs on a hub's thread without switching counts, the
