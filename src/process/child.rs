@@ -40,6 +40,12 @@ struct Progress {
 /// `SIGCHLD` handler: see the [module docs](super). They work from any
 /// thread's hub.
 ///
+/// # Threads
+///
+/// Unlike std's, a `Child` is `!Send`: its pipes and pidfd wait on the
+/// hub of the thread that spawned it. To wait from another thread, hand
+/// over the pid and use [`waitpid`] there.
+///
 /// # Drop
 ///
 /// Like std, dropping a `Child` does **not** kill the process (use
