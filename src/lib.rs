@@ -18,15 +18,20 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
-//! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
-//!   greenlets (the pool bounded) with `map`/`imap`.
-//! * [`threadpool`]: run blocking code on OS threads while greenlets wait
-//!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`process`]: cooperative child processes shaped like `std::process`;
 //!   [`fork`], [`fork_and_watch`].
 //! * [`monitor`]: the blocking monitor and `run_info`; [`events`]: its
 //!   subscriber hook.
 //! * [`Error`]: everything that is not an `io::Error`.
+//! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
+//!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
+//!   `LifoQueue`, `PriorityQueue`, `JoinableQueue`, `Channel`.
+//!
+//! The model and most names are those of Python's
+//! [gevent](https://www.gevent.org/contents.html), whose documentation
+//! explains them at length. How this crate is put together (layers, where
+//! `unsafe` lives, the invariants it keeps) is described in ARCHITECTURE.md
+//! in the repository.
 //!
 //! # Example
 //!

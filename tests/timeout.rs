@@ -1,4 +1,4 @@
-//! `Timeout` and `with_timeout` (issue 3, DESIGN.md §4): None never fires,
+//! `Timeout` and `with_timeout` (ARCHITECTURE.md, "Semantics kept from gevent"): None never fires,
 //! zero fires at the next blocking call, nested timeouts are independent
 //! and raise their own identity, custom errors, cancel discards a pending
 //! expiry, the guard form, and unwinding that runs destructors. Every test
