@@ -39,6 +39,19 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// One report from the runtime.
+///
+/// ```
+/// use gevent::events::Event;
+/// fn describe(e: &Event) -> &'static str {
+///     match e {
+///         Event::BlockingDetected(_) => "a hub stalled",
+///         Event::GreenletSpawned { .. } => "a greenlet was created",
+///         _ => "memory",
+///     }
+/// }
+/// let e = Event::MemoryThresholdExceeded { rss: 2, threshold: 1 };
+/// assert_eq!(describe(&e), "memory");
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Event {
@@ -76,7 +89,18 @@ pub enum Event {
     },
 }
 
-/// What the monitor knows about one stall of one hub.
+/// What the monitor knows about one stall of one hub. Its `Display` is
+/// the line printed on stderr.
+///
+/// ```
+/// use gevent::events::{self, Event};
+/// let id = events::subscribe(|e| {
+///     if let Event::BlockingDetected(r) = e {
+///         eprintln!("{r}; greenlet {:?} spawned at {:?}", r.greenlet, r.spawned_at);
+///     }
+/// });
+/// events::unsubscribe(id);
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BlockingReport {
@@ -129,6 +153,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static ANY: AtomicBool = AtomicBool::new(false);
 
 /// A subscription, for [`unsubscribe`].
+///
+/// ```
+/// let a = gevent::events::subscribe(|_| ());
+/// let b = gevent::events::subscribe(|_| ());
+/// assert_ne!(a, b);
+/// gevent::events::unsubscribe(a);
+/// gevent::events::unsubscribe(b);
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SubscriptionId(u64);
 

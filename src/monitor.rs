@@ -103,9 +103,20 @@ use crate::greenlet::state::{Phase, Task};
 
 /// A stall still going on after this many times the limit is reported
 /// then (and not again when it ends).
+///
+/// ```
+/// let limit = gevent::monitor::DEFAULT_MAX_BLOCKING_TIME;
+/// let reported_while_ongoing_after = limit * gevent::monitor::ONGOING_REPORT_FACTOR;
+/// assert_eq!(reported_while_ongoing_after, std::time::Duration::from_secs(1));
+/// ```
 pub const ONGOING_REPORT_FACTOR: u32 = 10;
 
-/// The default limit (gevent's `max_blocking_time`).
+/// The default limit (gevent's `max_blocking_time`), used when
+/// `GEVENT_MAX_BLOCKING_TIME` is unset.
+///
+/// ```
+/// assert_eq!(gevent::monitor::DEFAULT_MAX_BLOCKING_TIME.as_millis(), 100);
+/// ```
 pub const DEFAULT_MAX_BLOCKING_TIME: Duration = Duration::from_millis(100);
 
 const NAME_CAP: usize = 64;
@@ -659,7 +670,19 @@ pub(crate) fn after_fork_in_child(mut r: MutexGuard<'static, Registry>) {
     }
 }
 
-/// What [`run_info`] says about one greenlet.
+/// What [`run_info`] says about one greenlet; its `Display` is one line
+/// of [`format_run_info`].
+///
+/// ```
+/// let g = gevent::Builder::new().name("w").spawn(|| gevent::sleep(std::time::Duration::from_secs(5)));
+/// gevent::sleep(std::time::Duration::ZERO);
+/// let info = gevent::monitor::run_info();
+/// let w = info.iter().find(|i| i.name == "w").unwrap();
+/// assert_eq!(w.parent, Some(0)); // spawned by the main greenlet
+/// assert!(w.to_string().starts_with("<Greenlet \"w\""));
+/// g.kill()?;
+/// # Ok::<(), gevent::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct GreenletInfo {

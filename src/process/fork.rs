@@ -7,6 +7,12 @@ use std::process::ExitStatus;
 use super::reap;
 
 /// Which side of a [`fork`] the caller is on.
+///
+/// ```
+/// use gevent::ForkResult;
+/// let r = ForkResult::Parent(42);
+/// assert_ne!(r, ForkResult::Child);
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ForkResult {
     /// In the parent: the child's pid.
@@ -48,16 +54,14 @@ pub enum ForkResult {
 ///
 /// `fork(2)`'s error (`WouldBlock` for `EAGAIN`, `OutOfMemory`).
 ///
-/// ```no_run
+/// ```rust,standalone_crate
 /// use gevent::ForkResult;
-/// // SAFETY: single-threaded program.
+/// // SAFETY: the child only calls _exit, which is async-signal-safe (a
+/// // single-threaded program could go on using gevent there).
 /// match unsafe { gevent::fork() }? {
-///     ForkResult::Child => {
-///         gevent::sleep(std::time::Duration::from_millis(1)); // the hub works
-///         std::process::exit(0);
-///     }
+///     ForkResult::Child => unsafe { libc::_exit(7) },
 ///     ForkResult::Parent(pid) => {
-///         assert!(gevent::process::waitpid(pid)?.success());
+///         assert_eq!(gevent::process::waitpid(pid)?.code(), Some(7));
 ///     }
 /// }
 /// # Ok::<(), std::io::Error>(())
@@ -99,11 +103,21 @@ pub unsafe fn fork() -> io::Result<ForkResult> {
 /// As for [`fork`]. A failed wait (the child reaped elsewhere) is printed
 /// on stderr and the callback is not called.
 ///
-/// ```no_run
+/// ```rust,standalone_crate
 /// use gevent::ForkResult;
-/// // SAFETY: single-threaded program.
-/// if let ForkResult::Child = unsafe { gevent::fork_and_watch(|pid, st| println!("{pid}: {st}")) }? {
-///     std::process::exit(3);
+/// use std::{cell::Cell, rc::Rc};
+/// let code = Rc::new(Cell::new(None));
+/// let c2 = code.clone();
+/// // SAFETY: the child only calls _exit, which is async-signal-safe.
+/// match unsafe { gevent::fork_and_watch(move |_pid, st| c2.set(st.code())) }? {
+///     ForkResult::Child => unsafe { libc::_exit(3) },
+///     ForkResult::Parent(_) => {
+///         for _ in 0..10_000 {
+///             if code.get().is_some() { break }
+///             gevent::sleep(std::time::Duration::from_millis(1));
+///         }
+///         assert_eq!(code.get(), Some(3));
+///     }
 /// }
 /// # Ok::<(), std::io::Error>(())
 /// ```
