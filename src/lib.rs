@@ -18,6 +18,10 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
+//! * [`process`]: cooperative child processes shaped like `std::process`;
+//!   [`fork`], [`fork_and_watch`].
+//! * [`monitor`]: the blocking monitor and `run_info`; [`events`]: its
+//!   subscriber hook.
 //! * [`Error`]: everything that is not an `io::Error`.
 //! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
 //!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
@@ -76,11 +80,14 @@
 
 pub mod core;
 mod error;
+pub mod events;
 mod greenlet;
 mod hub;
 mod local;
+pub mod monitor;
 pub mod net;
 pub mod pool;
+pub mod process;
 pub mod queue;
 pub mod resolver;
 pub mod sync;
@@ -98,6 +105,7 @@ pub use greenlet::{
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
+pub use process::{ForkResult, fork, fork_and_watch};
 pub use sync::{AsyncResult, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};
 

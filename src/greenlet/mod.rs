@@ -228,6 +228,7 @@ impl Builder {
     /// assert_eq!(g.get()?, 5);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn build<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let hub = hub_inner();
         let state = State::new(
@@ -237,13 +238,18 @@ impl Builder {
         if let Some(n) = self.name {
             *state.name.borrow_mut() = Some(Rc::from(n));
         }
-        Greenlet {
-            inner: Rc::new(Inner {
-                state,
-                func: Cell::new(Some(Box::new(f))),
-                value: RefCell::new(None),
-            }),
+        state.spawned_at.set(Some(std::panic::Location::caller()));
+        // SAFETY: with the hub created, CURRENT is the running greenlet.
+        state.parent.set(unsafe { (*switch::current_ptr()).id });
+        let inner = Rc::new(Inner {
+            state,
+            func: Cell::new(Some(Box::new(f))),
+            value: RefCell::new(None),
+        });
+        if crate::events::has_subscribers() {
+            spawned_event(&inner.state);
         }
+        Greenlet { inner }
     }
 
     /// Creates and starts the greenlet.
@@ -253,6 +259,7 @@ impl Builder {
     /// assert_eq!(g.get()?, "done");
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let g = self.build(f);
         g.start();
@@ -269,6 +276,7 @@ impl Builder {
 /// assert_eq!(g.get()?, 2);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
     Builder::new().spawn(f)
 }
@@ -284,6 +292,7 @@ pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
 /// assert_eq!(g.get()?, "late");
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_later<T: 'static, F: FnOnce() -> T + 'static>(delay: Duration, f: F) -> Greenlet<T> {
     let g = Builder::new().build(f);
     g.start_later(delay);
@@ -365,6 +374,7 @@ pub trait GreenletRun: fmt::Display + 'static {
 /// assert_eq!(gevent::spawn_run(Answer).get()?, 42);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_run<R: GreenletRun>(r: R) -> Greenlet<R::Output> {
     let g = Greenlet::from_run(r);
     g.start();
@@ -459,6 +469,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::new(|| 1);
     /// assert!(!g.started());
     /// ```
+    #[track_caller]
     pub fn new<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         Builder::new().build(f)
     }
@@ -469,6 +480,7 @@ impl<T: 'static> Greenlet<T> {
     /// assert_eq!(gevent::Greenlet::spawn(|| 3).get()?, 3);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         spawn(f)
     }
@@ -483,6 +495,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::from_run(R);
     /// assert_eq!(g.to_string(), "R");
     /// ```
+    #[track_caller]
     pub fn from_run<R: GreenletRun<Output = T>>(r: R) -> Greenlet<T> {
         let text = r.to_string();
         let g = Builder::new().name(text.clone()).build(move || r.run());
@@ -1448,7 +1461,7 @@ pub(crate) fn run_started(state: &State) {
     }
     *state.outcome.borrow_mut() = outcome;
     state.phase.set(Phase::Dead);
-    hub_inner().greenlet_finished();
+    hub_inner().greenlet_finished(state);
     schedule_death_callbacks(state);
     drop(task);
 }
@@ -1470,4 +1483,19 @@ fn report_failure(state: &State, e: &Error) {
         other => other.to_string(),
     };
     eprintln!("{} failed with {what}", Describe(state));
+}
+
+/// Tells the events subscribers about a new greenlet (out of line: only
+/// when someone subscribed).
+#[cold]
+#[inline(never)]
+fn spawned_event(s: &State) {
+    if let Some(at) = s.spawned_at.get() {
+        crate::events::notify(&crate::events::Event::GreenletSpawned {
+            id: s.id,
+            name: s.name.borrow().as_ref().map(|n| n.to_string()),
+            spawned_at: at,
+            parent: s.parent.get(),
+        });
+    }
 }
