@@ -61,18 +61,20 @@ pub mod sync;
 pub mod threadpool;
 mod timeout;
 pub mod tls;
+mod wait;
 mod wait_list;
 
 pub use error::Error;
 pub use greenlet::{
-    AsGreenlet, Builder, DEFAULT_STACK_SIZE, Greenlet, GreenletRef, GreenletRun, Iwait, LinkId,
-    getcurrent, idle, iwait, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,
-    try_sleep, wait,
+    AsGreenlet, Builder, DEFAULT_STACK_SIZE, Greenlet, GreenletRef, GreenletRun, LinkId,
+    getcurrent, idle, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,
+    try_sleep,
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
 pub use sync::{AsyncResult, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};
+pub use wait::{Iwait, Waitable, iwait, wait};
 
 /// Compiles and runs the Rust examples in README.md as doctests.
 #[cfg(doctest)]

@@ -93,6 +93,9 @@ pub(crate) struct QueueCore<T, B> {
     st: RefCell<State<T, B>>,
     joiners: Notifier,
     maxsize: Option<usize>,
+    /// `rawlink` callbacks: fired when an item may be taken without
+    /// waiting (or the queue is shut down).
+    pub(crate) links: crate::sync::links::Links,
 }
 
 impl<T, B: Buffer<T>> State<T, B> {
@@ -217,11 +220,19 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             }),
             joiners: Notifier::new(),
             maxsize,
+            links: crate::sync::links::Links::default(),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.st.borrow().buf.len()
+    }
+
+    /// Whether a get would return at once: an item is buffered or offered
+    /// by a blocked putter, or the queue is shut down.
+    pub(crate) fn get_ready(&self) -> bool {
+        let st = self.st.borrow();
+        st.shutdown || st.buf.len() > 0 || !st.putters.is_empty()
     }
 
     pub(crate) fn maxsize(&self) -> Option<usize> {
@@ -250,7 +261,12 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             }
             if st.putters.is_empty() {
                 match st.offer(item) {
-                    None => return Ok(()),
+                    None => {
+                        if st.buf.len() > 0 {
+                            self.links.fire();
+                        }
+                        return Ok(());
+                    }
                     Some(item) => item,
                 }
             } else {
@@ -280,6 +296,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             .borrow_mut()
             .putters
             .push_back(waker, Putter { item: Some(item) });
+        // A blocked putter's item can be taken at once (rendezvous).
+        self.links.fire();
         let guard = PutWait {
             q: self,
             key,
@@ -406,6 +424,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         st.shutdown = true;
         st.getters.signal_all(|_| {});
         st.putters.signal_all(|_| {});
+        self.links.fire();
     }
 
     pub(crate) fn unfinished(&self) -> usize {

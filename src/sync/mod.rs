@@ -36,7 +36,9 @@
 mod async_result;
 mod bounded_semaphore;
 pub(crate) mod deadline;
+mod dummy_semaphore;
 mod event;
+pub(crate) mod links;
 mod lock;
 pub(crate) mod notifier;
 pub(crate) mod permits;
@@ -47,6 +49,7 @@ pub(crate) mod wait_list;
 
 pub use async_result::{AsyncResult, AsyncResultSender};
 pub use bounded_semaphore::BoundedSemaphore;
+pub use dummy_semaphore::DummySemaphore;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use release_error::ReleaseError;
