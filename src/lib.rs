@@ -50,10 +50,12 @@
 
 pub mod core;
 mod error;
+pub mod fileobject;
 mod greenlet;
 mod hub;
 mod local;
 pub mod net;
+pub mod os;
 pub mod pool;
 pub mod queue;
 pub mod resolver;

@@ -284,7 +284,10 @@ fn dummy_semaphore_never_blocks() {
         sem.release();
         drop(guards);
         assert_eq!(sem.waiters(), 0);
-        assert_eq!(wait(std::slice::from_ref(&sem), None, None).unwrap(), vec![0]);
+        assert_eq!(
+            wait(std::slice::from_ref(&sem), None, None).unwrap(),
+            vec![0]
+        );
         let seen = Rc::new(Cell::new(false));
         let s = seen.clone();
         sem.rawlink(move || s.set(true));
