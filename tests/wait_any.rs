@@ -370,3 +370,34 @@ fn errors_convert_both_ways() {
         assert_eq!(killed.kind(), io::ErrorKind::Interrupted);
     });
 }
+
+#[test]
+fn thread_pool_jobs_are_waitable() {
+    each_backend(|| {
+        let pool = gevent::threadpool::ThreadPool::new(2).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let held = pool.spawn(move || rx.recv_timeout(Duration::from_secs(20)).is_ok());
+        let quick = pool.spawn(|| 7u8);
+        let ev = Event::new();
+        let objects: [&dyn Waitable; 3] = [&held, &quick, &ev];
+        assert_eq!(wait(&objects, Some(BOUND), Some(1)).unwrap(), vec![1]);
+        assert!(!held.is_ready());
+        tx.send(()).unwrap();
+        let order: Vec<usize> = iwait(&objects[..2], Some(BOUND))
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(order, [1, 0]); // quick was ready already: first
+        assert!(held.get().unwrap());
+        assert_eq!(quick.get().unwrap(), 7);
+        // rawlink/unlink on a job.
+        let seen = Rc::new(Cell::new(0));
+        let s = seen.clone();
+        let job = pool.spawn(|| ());
+        let gone = job.rawlink(|| panic!("unlinked"));
+        job.rawlink(move || s.set(s.get() + 1));
+        assert!(job.unlink(gone));
+        job.wait().unwrap();
+        yields(1);
+        assert_eq!(seen.get(), 1);
+    });
+}
