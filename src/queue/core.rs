@@ -34,7 +34,7 @@ use crate::Error;
 use crate::hub::{Waker, park};
 use crate::sync::deadline::{self, Deadline};
 use crate::sync::notifier::Notifier;
-use crate::sync::wait_list::{WaitKey, WaitList};
+use crate::sync::wait_queue::{WaitKey, WaitQueue};
 
 /// How long an operation may wait.
 #[derive(Clone, Copy, Debug)]
@@ -82,8 +82,8 @@ impl<T> Default for Putter<T> {
 struct State<T, B> {
     buf: B,
     maxsize: Option<usize>,
-    getters: WaitList<Getter<T>>,
-    putters: WaitList<Putter<T>>,
+    getters: WaitQueue<Getter<T>>,
+    putters: WaitQueue<Putter<T>>,
     /// Items accepted and not yet `task_done` (JoinableQueue).
     unfinished: usize,
     shutdown: bool,
@@ -213,8 +213,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             st: RefCell::new(State {
                 buf: B::new(),
                 maxsize,
-                getters: WaitList::new(),
-                putters: WaitList::new(),
+                getters: WaitQueue::new(),
+                putters: WaitQueue::new(),
                 unfinished: 0,
                 shutdown: false,
             }),

@@ -45,7 +45,7 @@ pub(crate) mod permits;
 mod release_error;
 mod rlock;
 mod semaphore;
-pub(crate) mod wait_list;
+pub(crate) mod wait_queue;
 
 pub use async_result::{AsyncResult, AsyncResultSender};
 pub use bounded_semaphore::BoundedSemaphore;

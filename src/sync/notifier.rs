@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use super::deadline::{self, Deadline};
 use super::links::Links;
-use super::wait_list::{WaitKey, WaitList};
+use super::wait_queue::{WaitKey, WaitQueue};
 use crate::Error;
 use crate::hub::{self, Waker};
 
 #[derive(Default)]
 pub(crate) struct Notifier {
-    waiters: RefCell<WaitList<()>>,
+    waiters: RefCell<WaitQueue<()>>,
     /// Woken waiters that have not run yet.
     pending: Cell<usize>,
     /// Callbacks registered with `rawlink`; fired with the waiters.

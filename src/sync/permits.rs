@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::ReleaseError;
 use super::deadline::{self, Deadline};
 use super::links::Links;
-use super::wait_list::{WaitKey, WaitList};
+use super::wait_queue::{WaitKey, WaitQueue};
 use crate::Error;
 use crate::hub::Waker;
 
@@ -25,7 +25,7 @@ pub(crate) struct Permits {
     /// The most permits there may be (BoundedSemaphore, Lock).
     bound: Option<usize>,
     /// `true` for waiters that only wait for availability.
-    waiters: RefCell<WaitList<bool>>,
+    waiters: RefCell<WaitQueue<bool>>,
     /// Callbacks registered with `rawlink`: fired when a permit becomes
     /// free.
     pub(crate) links: Links,
@@ -36,7 +36,7 @@ impl Permits {
         Permits {
             avail: Cell::new(n),
             bound,
-            waiters: RefCell::new(WaitList::new()),
+            waiters: RefCell::new(WaitQueue::new()),
             links: Links::default(),
         }
     }
