@@ -15,6 +15,10 @@
 //! * [`threadpool`]: run blocking code on OS threads while greenlets wait
 //!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
+//! * [`wait`]/[`iwait`] over any [`Waitable`] (greenlets, events, results,
+//!   semaphores, queues, thread-pool jobs), gevent's `gevent.wait`.
+//! * [`os`] and [`fileobject`]: cooperative reads and writes on raw
+//!   descriptors and files (thread pool for files, io watcher for pipes).
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
