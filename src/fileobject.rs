@@ -6,11 +6,11 @@
 //!
 //! * pipes, FIFOs, sockets and terminals can be polled: the descriptor is
 //!   put in non-blocking mode and a read or write that would block parks
-//!   the greenlet on an io watcher ([`os::nb_read`](crate::os::nb_read));
+//!   the greenlet on an io watcher ([`os::nb_read`]);
 //! * regular files, block devices and other character devices cannot (epoll
 //!   refuses them, and they always poll "ready" elsewhere even when the
 //!   disk is slow): every read and write runs on the hub's thread pool
-//!   ([`os::tp_read`](crate::os::tp_read)) while the greenlet waits.
+//!   ([`os::tp_read`]) while the greenlet waits.
 //!
 //! Seeking (`lseek`) never blocks and runs inline.
 

@@ -49,7 +49,7 @@ pub(crate) mod wait_queue;
 
 pub use async_result::{AsyncResult, AsyncResultSender};
 pub use bounded_semaphore::BoundedSemaphore;
-pub use dummy_semaphore::DummySemaphore;
+pub use dummy_semaphore::{DummySemaphore, DummySemaphoreGuard};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use release_error::ReleaseError;
