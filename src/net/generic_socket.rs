@@ -5,7 +5,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, SockRef, Type};
 
@@ -261,13 +261,13 @@ impl Socket {
         if self.sock.is_nonblocking() {
             return Err(io::Error::from_raw_os_error(libc::EINPROGRESS));
         }
-        let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
+        let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
         loop {
             let remaining = match deadline {
                 None => None,
-                Some(dl) => match dl.checked_duration_since(Instant::now()) {
-                    Some(r) if !r.is_zero() => Some(r),
-                    _ => return Err(connect_timed_out()),
+                Some((dl, d)) => match crate::time::time_left(dl, d) {
+                    r if r.is_zero() => return Err(connect_timed_out()),
+                    r => Some(r),
                 },
             };
             if self.sock.wait(Dir::Write, remaining)? == Waited::TimedOut {
