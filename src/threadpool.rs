@@ -58,6 +58,7 @@
 //! ```
 
 mod thread_result;
+mod waitable;
 
 pub use thread_result::ThreadResult;
 
