@@ -26,6 +26,10 @@
 //!   [`fork`], [`fork_and_watch`].
 //! * [`monitor`]: the blocking monitor and `run_info`; [`events`]: its
 //!   subscriber hook.
+//! * [`server`]: [`StreamServer`](server::StreamServer) (TCP, Unix, TLS; one
+//!   hub per core with workers; socket activation; graceful stop) and
+//!   [`DatagramServer`](server::DatagramServer).
+//! * [`signal`]: signal handlers that run in greenlets, `wait_signal`.
 //! * [`Error`]: everything that is not an `io::Error`.
 //! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
 //!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
@@ -96,6 +100,8 @@ pub mod pool;
 pub mod process;
 pub mod queue;
 pub mod resolver;
+pub mod server;
+pub mod signal;
 pub mod sync;
 pub mod threadpool;
 mod time;

@@ -31,6 +31,9 @@ pub const EXAMPLES: &[&str] = &[
     "dns_mass_resolve",
     "subprocess",
     "monitor",
+    "udp_server",
+    "tls_echoserver",
+    "signals",
 ];
 
 /// Builds the examples once per test process; returns the path of `name`.
