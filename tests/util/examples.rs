@@ -29,6 +29,8 @@ pub const EXAMPLES: &[&str] = &[
     "tls_client",
     "dns_resolve",
     "dns_mass_resolve",
+    "subprocess",
+    "monitor",
     "udp_server",
     "tls_echoserver",
     "signals",
