@@ -20,10 +20,12 @@
 //!   hub); while a job is out, the hub's loop stays alive, so the main
 //!   greenlet waiting only for a job never gets [`Error::LoopExit`].
 //! * A round trip is made cheap by brief spinning on both sides: a worker
-//!   that finished a job watches the queue for [`WORKER_SPIN`] before it
-//!   sleeps, and an otherwise idle hub watches for results for a few tens
-//!   of microseconds before it blocks, so back-to-back short jobs need no
-//!   system call. Neither spins on a single-CPU machine.
+//!   that finished a job watches the queue for 50 µs before it sleeps (one
+//!   worker at a time), and an otherwise idle hub watches for results for
+//!   30 µs before it blocks in its poll, so back-to-back short jobs need no
+//!   system call and no sleep. Nothing spins on a single-CPU machine, under
+//!   valgrind, or with `GEVENT_SPIN=0` in the environment (for machines
+//!   whose CPUs are always busy, or to save power).
 //! * Every hub owns a default pool, [`Hub::threadpool`](crate::Hub::threadpool),
 //!   sized from `GEVENT_THREADPOOL_SIZE` (default 10); [`spawn_blocking`]
 //!   and [`run_blocking`] use it.
@@ -88,10 +90,10 @@ pub const SIZE_ENV: &str = "GEVENT_THREADPOOL_SIZE";
 
 /// How long a worker that finished a job watches the queue for the next
 /// one before it goes to sleep (not on a single-CPU machine).
-pub const WORKER_SPIN: Duration = Duration::from_micros(50);
+pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(50);
 
 /// A job as the workers see it: runs the caller's closure and completes
-/// its [`Completer`](crate::hub::Completer). Dropped without running (the
+/// its `Completer` (`hub::remote`). Dropped without running (the
 /// pool could not start a worker for it), the completer is dropped too,
 /// which reports the failure to the handle: no waiter hangs.
 type Job = Box<dyn FnOnce() + Send>;

@@ -71,12 +71,15 @@ const PURE_SPIN: Duration = Duration::from_micros(10);
 pub(crate) const SPIN_ENV: &str = "GEVENT_SPIN";
 
 /// Whether to spin at all: another CPU must be there to do the work being
-/// waited for, and `GEVENT_SPIN` must not be `0`. Decided once.
+/// waited for, `GEVENT_SPIN` must not be `0`, and the process must not run
+/// under valgrind. Decided once.
 pub(crate) fn may_spin() -> bool {
     static SPIN: OnceLock<bool> = OnceLock::new();
     *SPIN.get_or_init(|| {
         std::env::var_os(SPIN_ENV).is_none_or(|v| v != "0")
             && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+            // Valgrind runs one thread at a time: spinning only waits.
+            && !crate::greenlet::valgrind::running()
     })
 }
 
