@@ -444,9 +444,7 @@ impl HubInner {
         self.budget.set(DIRECT_BUDGET);
         if idle || exhausted || rounds >= POLL_EVERY_ROUNDS {
             self.rounds_since_poll.set(0);
-            // Blocking only if no message arrived since the drain (then the
-            // senders wake the poll through the async watcher).
-            let flags = if idle && self.remote.about_to_sleep() {
+            let flags = if idle {
                 libev_sys::EVRUN_ONCE
             } else {
                 libev_sys::EVRUN_NOWAIT
@@ -456,7 +454,6 @@ impl HubInner {
             }
             // SAFETY: the hub's loop pointer is valid; callbacks catch panics.
             let active = unsafe { libev_sys::ev_run(self.lp.as_ptr(), flags as i32) } != 0;
-            self.remote.awake();
             if let Some(p) = self.lp.take_panic() {
                 report_panic("a watcher callback", &*p);
             }

@@ -30,14 +30,14 @@
 //!
 //! # Waking the hub cheaply
 //!
-//! A message only needs libev's async watcher (`ev_async_send`, a write
-//! to an eventfd) when the hub is blocked in its poll. The hub announces
-//! that in [`Remote::sleeping`] right before it blocks and re-checks the
-//! inbox after the announcement; a sender appends first and checks the
-//! flag after (both sides with sequentially consistent ordering), so at
-//! least one of them sees the other and no message is left unnoticed.
-//! When the hub is awake it drains the inbox itself at the start of each
-//! scheduling round (one atomic load when it is empty).
+//! A sender appends its message, then signals libev's async watcher
+//! (`ev_async_send`). libev only writes to its eventfd when the loop is
+//! blocked in (or entering) its poll; otherwise the signal is a few
+//! atomic operations, and the hub finds the message anyway: it drains the
+//! inbox at the start of each scheduling round (one atomic load when it
+//! is empty) as well as from the watcher's callback. Relying on libev's
+//! own check keeps every way of running the loop covered (a nested
+//! `Loop::run` included).
 //!
 //! When the hub has nothing else to do but results are expected, it
 //! spins briefly ([`HUB_SPIN`]) watching the inbox before it blocks: a
@@ -125,9 +125,6 @@ pub(crate) struct Remote {
     queue: Mutex<Vec<Msg>>,
     /// Whether `queue` may be non-empty (checked without the lock).
     pending: AtomicBool,
-    /// The hub is blocked (or about to block) in its poll: senders must
-    /// wake it through the async watcher.
-    sleeping: AtomicBool,
 }
 
 impl Remote {
@@ -135,21 +132,19 @@ impl Remote {
         Remote {
             queue: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
-            sleeping: AtomicBool::new(false),
         }
     }
 
-    /// Appends `m`; returns whether the hub must be woken.
-    fn push(&self, m: Msg) -> bool {
+    /// Appends `m`.
+    fn push(&self, m: Msg) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).push(m);
-        self.pending.store(true, Ordering::SeqCst);
-        self.sleeping.load(Ordering::SeqCst)
+        self.pending.store(true, Ordering::Release);
     }
 
     /// Whether messages may be waiting.
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(Ordering::SeqCst)
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Runs every queued message (on the hub's thread, in the hub).
@@ -161,29 +156,13 @@ impl Remote {
         let mut batch = std::mem::take(&mut *spare.borrow_mut());
         {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            self.pending.store(false, Ordering::SeqCst);
+            self.pending.store(false, Ordering::Relaxed);
             std::mem::swap(&mut *q, &mut batch);
         }
         for m in batch.drain(..) {
             super::run_guarded(|| handle(m), "a cross-thread completion");
         }
         *spare.borrow_mut() = batch;
-    }
-
-    /// Called by the hub right before it blocks in its poll; returns false
-    /// (and the hub must not block) if messages arrived meanwhile.
-    pub(crate) fn about_to_sleep(&self) -> bool {
-        self.sleeping.store(true, Ordering::SeqCst);
-        if self.has_pending() {
-            self.sleeping.store(false, Ordering::SeqCst);
-            return false;
-        }
-        true
-    }
-
-    /// Called by the hub when its poll returned.
-    pub(crate) fn awake(&self) {
-        self.sleeping.store(false, Ordering::Relaxed);
     }
 }
 
@@ -225,11 +204,8 @@ pub(crate) struct RemoteHub {
 
 impl RemoteHub {
     fn send(&self, m: Msg) -> std::io::Result<()> {
-        if self.remote.push(m) {
-            self.sender.send()
-        } else {
-            Ok(())
-        }
+        self.remote.push(m);
+        self.sender.send()
     }
 
     /// Runs `f` on the hub's thread, in the hub, soon.
