@@ -415,3 +415,17 @@ fn a_result_wakes_a_hub_sleeping_in_its_poll() {
         }
     });
 }
+
+#[test]
+fn sequential_jobs_reuse_one_worker() {
+    on_every_backend(|| {
+        // One job at a time never needs a second thread: the worker that
+        // handed a result back is counted as coming back for the next job
+        // even when that job is submitted before it looked at the queue.
+        let pool = ThreadPool::new(4).unwrap();
+        for i in 0..300u32 {
+            assert_eq!(pool.apply(move || i).unwrap(), i);
+        }
+        assert_eq!(pool.thread_count(), 1);
+    });
+}
