@@ -26,7 +26,10 @@ pub enum Error {
     /// A [`Timeout`](crate::Timeout) expired, or a `*_timeout` call ran out of time.
     Timeout,
     /// The greenlet was killed with the default `GreenletExit`. Not a
-    /// failure: [`successful`](crate::Greenlet::successful) is `true`.
+    /// failure: [`successful`](crate::Greenlet::successful) is `true` and,
+    /// as in gevent, it is not the greenlet's exception either
+    /// ([`error`](crate::Greenlet::error) is `None`); `get()` reports it
+    /// in place of the value.
     GreenletExit,
     /// The greenlet was killed with a custom error.
     Killed(Arc<dyn std::error::Error + Send + Sync>),

@@ -900,7 +900,14 @@ pub(crate) fn throw(task: &Rc<dyn Task>, t: Throw) {
             }
             s.throws.borrow_mut().push_back(t);
         }
-        Phase::Ready => s.throws.borrow_mut().push_back(t),
+        Phase::Ready => {
+            // Queued to resume (woken, or pending in a `sleep(0)`): the
+            // throw must be raised at that pending switch point, not after
+            // the greenlet runs on. Marking the wake reason costs the
+            // resume path nothing (it already reads the reason).
+            s.throws.borrow_mut().push_back(t);
+            s.wake_reason.set(WakeReason::Throw);
+        }
         Phase::Parked => {
             s.throws.borrow_mut().push_back(t);
             s.phase.set(Phase::Ready);

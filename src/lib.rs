@@ -18,11 +18,16 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
-//! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
-//!   greenlets (the pool bounded) with `map`/`imap`.
-//! * [`threadpool`]: run blocking code on OS threads while greenlets wait
-//!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`Error`]: everything that is not an `io::Error`.
+//! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
+//!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
+//!   `LifoQueue`, `PriorityQueue`, `JoinableQueue`, `Channel`.
+//!
+//! The model and most names are those of Python's
+//! [gevent](https://www.gevent.org/contents.html), whose documentation
+//! explains them at length. How this crate is put together (layers, where
+//! `unsafe` lives, the invariants it keeps) is described in ARCHITECTURE.md
+//! in the repository.
 //!
 //! # Example
 //!
@@ -45,6 +50,27 @@
 //!
 //! Requires `panic = "unwind"` (the default): kills and timeouts unwind the
 //! target greenlet's stack so that destructors run.
+//!
+//! # Durations
+//!
+//! Every function taking a `Duration` accepts the whole range:
+//! `Duration::ZERO` means "do not wait" (or "now"), and durations too long
+//! to represent as a deadline (up to `Duration::MAX`) mean "no deadline":
+//! they never panic, never overflow, and are handed to libev as the
+//! largest interval it can count (2^53 seconds, about 285 million years).
+//!
+//! # Destructors must not panic
+//!
+//! Because a [`Greenlet::kill`] or an expiring [`Timeout`] unwinds the
+//! greenlet's stack, every `Drop` on that stack runs *during an unwind*.
+//! A `Drop` that panics then is a panic while panicking, which Rust answers
+//! by aborting the whole process (every greenlet of every thread), not by
+//! failing one greenlet. So: keep destructors infallible (log, or store the
+//! failure somewhere, instead of `unwrap()`/`expect()`/`panic!`); where
+//! cleanup may fail, do it explicitly before the value is dropped (a
+//! `close()`/`finish()` method returning a `Result`) and let `Drop` only
+//! handle what is left; and never block in a `Drop` either (blocking calls
+//! fail with [`Error::Unwinding`] there).
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -59,6 +85,7 @@ pub mod queue;
 pub mod resolver;
 pub mod sync;
 pub mod threadpool;
+mod time;
 mod timeout;
 pub mod tls;
 mod wait_list;

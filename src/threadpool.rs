@@ -79,13 +79,40 @@ use crate::{Error, Hub};
 use thread_result::Slot;
 
 /// The size of a hub's default pool when `GEVENT_THREADPOOL_SIZE` is unset.
+///
+/// # Examples
+///
+/// ```
+/// // Without GEVENT_THREADPOOL_SIZE in the environment:
+/// if std::env::var_os(gevent::threadpool::SIZE_ENV).is_none() {
+///     assert_eq!(gevent::get_hub().threadpool().size(), gevent::threadpool::DEFAULT_SIZE);
+/// }
+/// ```
 pub const DEFAULT_SIZE: usize = 10;
 
 /// How long an idle worker waits for work before it exits, unless changed
 /// with [`ThreadPool::set_idle_timeout`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent::threadpool::{DEFAULT_IDLE_TIMEOUT, ThreadPool};
+/// let pool = ThreadPool::new(2)?;
+/// assert_eq!(pool.idle_timeout(), DEFAULT_IDLE_TIMEOUT);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The environment variable that sizes each hub's default pool.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::threadpool::SIZE_ENV;
+/// // Set it before the thread's hub creates its pool, e.g. in the shell:
+/// // GEVENT_THREADPOOL_SIZE=4 ./server
+/// assert_eq!(SIZE_ENV, "GEVENT_THREADPOOL_SIZE");
+/// ```
 pub const SIZE_ENV: &str = "GEVENT_THREADPOOL_SIZE";
 
 /// How long a worker that finished a job watches the queue for the next

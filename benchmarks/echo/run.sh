@@ -13,6 +13,12 @@
 #
 # usage: benchmarks/echo/run.sh   (env: DURATION=5 WARMUP=1 CONNS=50 ROUNDS=3 SERVERS=...)
 set -euo pipefail
+# Where cargo puts a workspace's build output: target/ unless
+# CARGO_TARGET_DIR (or build.target-dir) says otherwise.
+target_dir() { # manifest path
+    cargo metadata --format-version 1 --no-deps --manifest-path "$1" |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
+}
 cd "$(dirname "$0")"
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
@@ -31,7 +37,7 @@ fi
 
 echo "building (release)..." >&2
 cargo build --release --quiet
-BIN=target/release
+BIN="$(target_dir Cargo.toml)/release"
 gcc -O2 -o "$BIN/floor_echo" floor_echo.c
 
 servers=(floor gevent tokio may)

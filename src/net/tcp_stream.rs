@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Type};
 
@@ -132,13 +132,13 @@ impl TcpStream {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => return Err(e),
         }
-        let deadline = timeout.map(|d| Instant::now() + d);
+        let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
         loop {
             let remaining = match deadline {
                 None => None,
-                Some(dl) => match dl.checked_duration_since(Instant::now()) {
-                    Some(r) if !r.is_zero() => Some(r),
-                    _ => return Err(connect_timed_out()),
+                Some((dl, d)) => match crate::time::time_left(dl, d) {
+                    r if r.is_zero() => return Err(connect_timed_out()),
+                    r => Some(r),
                 },
             };
             if sock.wait(Dir::Write, remaining)? == Waited::TimedOut {
@@ -319,7 +319,8 @@ impl TcpStream {
     /// Sets `SO_LINGER`: `Some(d)` makes closing wait up to `d` for unsent
     /// data (`Some(ZERO)` resets the connection on close); `None` is the
     /// default background close. Note that a lingering close blocks the
-    /// thread in `close(2)`.
+    /// thread in `close(2)`. Durations beyond `i32::MAX` seconds are cut
+    /// down to it (the kernel's limit).
     ///
     /// # Errors
     ///
@@ -336,7 +337,10 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        self.sock.sock_ref()?.set_linger(linger)
+        // The kernel counts whole seconds in a C int: saturate rather than
+        // let a huge duration wrap to a negative count.
+        let max = Duration::from_secs(i32::MAX as u64);
+        self.sock.sock_ref()?.set_linger(linger.map(|d| d.min(max)))
     }
 
     /// `SO_LINGER`.

@@ -6,7 +6,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use super::common::socket_common;
-use super::socket::{Dir, Socket, accepted};
+use super::socket::{Dir, Socket, accepted, yield_after_accept_error};
 use super::{UnixIncoming, UnixStream};
 
 /// A Unix-domain stream socket server: std's
@@ -73,7 +73,10 @@ impl UnixListener {
     ///
     /// `WouldBlock` in non-blocking mode; `NotConnected` if the listener
     /// is (or gets) closed; `ResourceBusy` if another greenlet already
-    /// accepts on this handle; `accept`'s errors.
+    /// accepts on this handle; `accept`'s errors. As for
+    /// [`TcpListener::accept`](super::TcpListener::accept), one that fails
+    /// for lack of resources (`EMFILE`...) first lets the other greenlets
+    /// run.
     ///
     /// # Examples
     ///
@@ -88,11 +91,14 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (s, a) = self.sock.io(Dir::Read, || {
-            self.sock
-                .std::<std::os::unix::net::UnixListener>()?
-                .accept()
-        })?;
+        let (s, a) = self
+            .sock
+            .io(Dir::Read, || {
+                self.sock
+                    .std::<std::os::unix::net::UnixListener>()?
+                    .accept()
+            })
+            .inspect_err(yield_after_accept_error)?;
         Ok((UnixStream::from_socket(accepted(s)?), a))
     }
 

@@ -14,6 +14,12 @@ use super::{Iter, PutError, QueueError};
 /// [`try_put`](Channel::try_put) succeeds only if a getter is already
 /// waiting, [`try_get`](Channel::try_get) only if a putter is.
 ///
+/// Switch order is gevent's: a [`put`](Channel::put) that hands its item
+/// to a waiting getter switches to that getter first and resumes the
+/// putter only after the getter blocks or finishes (gevent's
+/// `TestChannel.test_send`/`test_wait` orders). A getter that takes the
+/// item of a blocked putter runs on, the putter resumes later.
+///
 /// Both sides are served in arrival order; no item is lost or duplicated
 /// when a waiting greenlet times out or is killed (a putter that gives up
 /// gets its item back in the [`PutError`]).
@@ -55,7 +61,9 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Hands an item to a getter, waiting as long as it takes for one.
+    /// Hands an item to a getter, waiting as long as it takes for one. If
+    /// a getter is already waiting, it gets the item and runs before this
+    /// call returns (the putter yields to it, as in gevent).
     ///
     /// # Errors
     ///

@@ -250,7 +250,11 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             }
             if st.putters.is_empty() {
                 match st.offer(item) {
-                    None => return Ok(()),
+                    None => {
+                        drop(st);
+                        self.after_handoff(wait);
+                        return Ok(());
+                    }
                     Some(item) => item,
                 }
             } else {
@@ -301,7 +305,9 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
                         st.putters.data_mut(key).item = Some(item);
                     } else {
                         drop(st);
-                        return guard.finish(QueueError::Full);
+                        let r = guard.finish(QueueError::Full);
+                        self.after_handoff(Wait::Forever);
+                        return r;
                     }
                 }
             }
@@ -311,6 +317,20 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             }
             // Returned from park for nothing: wait again, freshly registered.
             st.putters.set_waker(key, deadline::rearm(&deadline));
+        }
+    }
+
+    /// After a blocking put on a channel (size 0) handed its item over:
+    /// lets the getter run first, then resumes the putter, as gevent's
+    /// `Channel.put` does (the getter was woken, so it is ahead in the
+    /// ready queue). A kill or timeout pending for the putter is raised
+    /// here; the item was delivered all the same. Queues with room do not
+    /// switch (gevent's `Queue.put` does not either), nor does `try_put`.
+    #[inline]
+    fn after_handoff(&self, wait: Wait) {
+        if self.maxsize == Some(0) && !matches!(wait, Wait::Try) {
+            // Cannot switch (in the hub, unwinding): the put is done anyway.
+            let _ = crate::hub::yield_now();
         }
     }
 
