@@ -276,7 +276,9 @@ fn idle_workers_retire() {
     for j in &jobs {
         j.get_timeout(LONG).unwrap();
     }
-    assert_eq!(pool.thread_count(), 4);
+    // The barrier needed four workers at once; on a slow run (valgrind)
+    // some may already have retired after their 20 ms.
+    assert!(pool.thread_count() <= 4);
     assert!(eventually(|| pool.thread_count() == 0));
     // Workers come back on demand.
     assert_eq!(pool.apply(|| 3).unwrap(), 3);
