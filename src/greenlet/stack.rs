@@ -205,6 +205,8 @@ struct StackRecord {
     label_len: Cell<u8>,
     /// UTF-8 name of the greenlet for the overflow report.
     label: UnsafeCell<[u8; LABEL_CAP]>,
+    /// Valgrind's registration of `[bottom, top)` (0: not under valgrind).
+    valgrind_id: usize,
 }
 
 impl StackRecord {
@@ -563,6 +565,7 @@ impl Pool {
             class,
             label_len: Cell::new(0),
             label: UnsafeCell::new([0; LABEL_CAP]),
+            valgrind_id: super::valgrind::register_stack(guard_lo + page, guard_lo + slot),
         })));
         self.records.push(rec);
         Ok(rec)
@@ -643,7 +646,8 @@ impl Pool {
         let pool = unsafe { Box::from_raw(pool) };
         for &rec in &pool.records {
             // SAFETY: created by Box::leak in `carve`, freed once here.
-            drop(unsafe { Box::from_raw(rec.as_ptr()) });
+            let rec = unsafe { Box::from_raw(rec.as_ptr()) };
+            super::valgrind::deregister_stack(rec.valgrind_id);
         }
         for &(base, len) in &pool.slabs {
             // SAFETY: mapped by `map_slab`; no stack in it is in use.
