@@ -38,6 +38,7 @@ const DIRECT_BUDGET: u32 = 64;
 mod remote;
 use remote::Remote;
 pub(crate) use remote::{RemoteHub, completion, may_spin, spin_until};
+pub(crate) use remote::{RemoteWaker, WakeRegistration, remote_waker};
 
 pub(crate) enum Ready {
     /// Resume a woken greenlet.

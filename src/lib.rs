@@ -18,6 +18,9 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
+//! * [`block_on`], [`run_async`]: run any `Future` from a greenlet, and
+//!   greenlets from async code (a [`Greenlet`] is `IntoFuture`); feature
+//!   `tokio`: `gevent::tokio::block_on` for tokio-bound futures.
 //! * [`Error`]: everything that is not an `io::Error`.
 //! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
 //!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
@@ -76,6 +79,7 @@
 
 pub mod core;
 mod error;
+mod future;
 mod greenlet;
 mod hub;
 mod local;
@@ -91,6 +95,7 @@ pub mod tls;
 mod wait_list;
 
 pub use error::Error;
+pub use future::{GreenletFuture, block_on, run_async};
 pub use greenlet::{
     AsGreenlet, Builder, DEFAULT_STACK_SIZE, Greenlet, GreenletRef, GreenletRun, Iwait, LinkId,
     getcurrent, idle, iwait, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,
