@@ -92,6 +92,8 @@ pub mod threadpool;
 mod time;
 mod timeout;
 pub mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod wait_list;
 
 pub use error::Error;
