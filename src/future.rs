@@ -122,6 +122,56 @@ impl Wake for Shared {
     }
 }
 
+/// Each thread keeps the `Shared` of its last `block_on` for the next one
+/// when nothing else holds it any more: a ready future then costs no
+/// allocation.
+struct SharedCache;
+
+thread_local! {
+    static SPARE: Cell<Option<Arc<Shared>>> = const { Cell::new(None) };
+}
+
+impl SharedCache {
+    /// A fresh (or reset, unshared) `Shared` for this thread.
+    fn take() -> Arc<Shared> {
+        if let Some(mut a) = SPARE.try_with(Cell::take).ok().flatten() {
+            // Unique: no waker of an earlier call survives (none can be
+            // made from nothing), so resetting it cannot confuse one.
+            if let Some(s) = Arc::get_mut(&mut a) {
+                if s.owner == thread_tag() {
+                    *s.notified.get_mut() = false;
+                    s.remote = OnceLock::new();
+                    s.park.0.set(None);
+                    return a;
+                }
+            }
+        }
+        Arc::new(Shared {
+            notified: AtomicBool::new(false),
+            owner: thread_tag(),
+            remote: OnceLock::new(),
+            park: ParkSlot(Cell::new(None)),
+        })
+    }
+}
+
+/// Offers the `Shared` back to the thread's cache when `block_on` ends
+/// (after the waker and the registration are gone: declared first, dropped
+/// last).
+struct Recycle(Option<Arc<Shared>>);
+
+impl Drop for Recycle {
+    fn drop(&mut self) {
+        if let Some(a) = self.0.take() {
+            // Only worth keeping if nobody else holds it; ignore a thread
+            // whose locals are being destroyed.
+            if Arc::strong_count(&a) == 1 {
+                let _ = SPARE.try_with(|c| c.set(Some(a)));
+            }
+        }
+    }
+}
+
 /// Clears the park slot when the park ends, however it ends.
 struct SlotGuard<'a>(&'a Shared);
 
@@ -178,13 +228,10 @@ impl Drop for SlotGuard<'_> {
 /// ```
 pub fn block_on<F: Future>(fut: F) -> Result<F::Output, Error> {
     hub::check_can_block()?;
+    // Dropped last, after the future, the waker and the registration.
+    let recycle = Recycle(Some(SharedCache::take()));
+    let shared = recycle.0.as_ref().expect("just set");
     let mut fut = std::pin::pin!(fut);
-    let shared = Arc::new(Shared {
-        notified: AtomicBool::new(false),
-        owner: thread_tag(),
-        remote: OnceLock::new(),
-        park: ParkSlot(Cell::new(None)),
-    });
     let waker = std::task::Waker::from(shared.clone());
     let mut cx = Context::from_waker(&waker);
     // Keeps the hub-side callback (and the loop) alive while pending.
@@ -209,7 +256,7 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output, Error> {
             // Pairs with the fence in `wake_by_ref` (see there).
             fence(Ordering::SeqCst);
         }
-        let guard = SlotGuard(&shared);
+        let guard = SlotGuard(shared);
         shared.park.0.set(Some(hub::current_park()));
         if shared.notified.load(Ordering::SeqCst) {
             // A wake from another thread raced with the registration.
