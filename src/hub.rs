@@ -37,7 +37,7 @@ const DIRECT_BUDGET: u32 = 64;
 
 mod remote;
 use remote::Remote;
-pub(crate) use remote::{RemoteHub, completion, may_spin, spin_until};
+pub(crate) use remote::{Backoff, RemoteHub, completion, spin_until};
 pub(crate) use remote::{RemoteWaker, WakeRegistration, remote_waker};
 
 pub(crate) enum Ready {
@@ -58,6 +58,8 @@ pub(crate) struct HubInner {
     remote: Arc<Remote>,
     /// The vector the inbox is drained into, kept for its capacity.
     remote_spare: remote::Spare,
+    /// Whether spinning for remote results pays (see `remote::Backoff`).
+    remote_spin: RefCell<remote::Backoff>,
     remote_watcher: Async,
     remote_sender: AsyncSender,
     /// Operations from other threads still expected back (thread pool jobs):
@@ -358,6 +360,7 @@ impl HubInner {
             hub,
             remote,
             remote_spare: Default::default(),
+            remote_spin: Default::default(),
             remote_watcher,
             remote_sender,
             remote_pending: Cell::new(0),
@@ -433,7 +436,10 @@ impl HubInner {
         let mut idle = self.ready.borrow().is_empty();
         if idle
             && self.remote_pending.get() > 0
-            && remote::spin_until(remote::HUB_SPIN, || self.remote.has_pending())
+            && self
+                .remote_spin
+                .borrow_mut()
+                .spin(remote::HUB_SPIN, || self.remote.has_pending())
         {
             // A result from another thread came while spinning: take it
             // without a trip through the poll.

@@ -69,7 +69,7 @@ use std::fmt;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -123,7 +123,11 @@ pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(50);
 /// its `Completer` (`hub::remote`). Dropped without running (the
 /// pool could not start a worker for it), the completer is dropped too,
 /// which reports the failure to the handle: no waiter hangs.
-type Job = Box<dyn FnOnce() + Send>;
+///
+/// Its argument is [`Shared::finishing`]: a job that ran increments it
+/// right before it hands its result back, and the worker decrements it
+/// once it holds the queue's lock again.
+type Job = Box<dyn FnOnce(&AtomicUsize) + Send>;
 
 /// The state shared with the worker threads.
 struct Shared {
@@ -133,6 +137,11 @@ struct Shared {
     /// Whether `queue.jobs` may be non-empty, for spinning workers to
     /// watch without the lock (written under it).
     has_jobs: AtomicBool,
+    /// Workers that handed a result back and have not yet re-checked the
+    /// queue. The result can reach the hub, and the greenlet submit its
+    /// next job, before that worker takes the lock again: the job is then
+    /// left to it rather than given to a new thread or a sleeping one.
+    finishing: AtomicUsize,
 }
 
 struct Queue {
@@ -165,9 +174,11 @@ impl Shared {
         let mut q = self.lock();
         q.jobs.push_back(job);
         self.has_jobs.store(true, Ordering::Relaxed);
-        if q.jobs.len() > q.idle + q.spinning && q.threads < q.size {
+        // Workers about to look at the queue without being told.
+        let coming = q.spinning + self.finishing.load(Ordering::SeqCst);
+        if q.jobs.len() > q.idle + coming && q.threads < q.size {
             self.start_workers(q, 1);
-        } else if q.jobs.len() > q.spinning {
+        } else if q.jobs.len() > coming {
             drop(q);
             self.work.notify_one();
         }
@@ -214,6 +225,7 @@ fn worker(shared: Arc<Shared>) {
     let mut q = shared.lock();
     let mut idle_since: Option<Instant> = None;
     let mut spun = false;
+    let mut backoff = hub::Backoff::default();
     loop {
         if q.threads > q.size {
             break; // the pool shrank
@@ -221,8 +233,9 @@ fn worker(shared: Arc<Shared>) {
         if let Some(job) = q.jobs.pop_front() {
             shared.has_jobs.store(!q.jobs.is_empty(), Ordering::Relaxed);
             drop(q);
-            job();
+            job(&shared.finishing);
             q = shared.lock();
+            shared.finishing.fetch_sub(1, Ordering::SeqCst);
             idle_since = None;
             spun = false;
             continue;
@@ -230,7 +243,7 @@ fn worker(shared: Arc<Shared>) {
         if q.closed {
             break;
         }
-        if !spun && q.spinning == 0 && hub::may_spin() {
+        if !spun && q.spinning == 0 && backoff.should_spin() {
             // Fresh from a job: the next one often follows at once (a
             // greenlet calling blocking code in a loop). Watch for it
             // briefly instead of paying a sleep and a wake-up. One
@@ -239,7 +252,8 @@ fn worker(shared: Arc<Shared>) {
             spun = true;
             q.spinning += 1;
             drop(q);
-            hub::spin_until(WORKER_SPIN, || shared.has_jobs.load(Ordering::Relaxed));
+            let ok = hub::spin_until(WORKER_SPIN, || shared.has_jobs.load(Ordering::Relaxed));
+            backoff.record(ok);
             q = shared.lock();
             q.spinning -= 1;
             continue;
@@ -356,6 +370,7 @@ impl ThreadPool {
                     }),
                     work: Condvar::new(),
                     has_jobs: AtomicBool::new(false),
+                    finishing: AtomicUsize::new(0),
                 }),
                 pending: Cell::new(0),
                 joiners: WaitList::default(),
@@ -398,20 +413,23 @@ impl ThreadPool {
             local.delivered();
         });
         self.local.pending.set(self.local.pending.get() + 1);
-        self.local.shared.submit(Box::new(move || {
-            let r = match catch_unwind(AssertUnwindSafe(f)) {
-                Ok(v) => Ok(v),
-                Err(p) => {
-                    let msg = hub::panic_message(&*p);
-                    // A payload whose Drop panics must not kill the worker.
-                    let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
-                    Err(Error::Panicked(msg.into()))
-                }
-            };
-            // Fails only once the hub is gone (its thread exited): then
-            // nobody can be waiting for the result, which is dropped.
-            let _ = completer.complete(r);
-        }));
+        self.local
+            .shared
+            .submit(Box::new(move |finishing: &AtomicUsize| {
+                let r = match catch_unwind(AssertUnwindSafe(f)) {
+                    Ok(v) => Ok(v),
+                    Err(p) => {
+                        let msg = hub::panic_message(&*p);
+                        // A payload whose Drop panics must not kill the worker.
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
+                        Err(Error::Panicked(msg.into()))
+                    }
+                };
+                finishing.fetch_add(1, Ordering::SeqCst);
+                // Fails only once the hub is gone (its thread exited): then
+                // nobody can be waiting for the result, which is dropped.
+                let _ = completer.complete(r);
+            }));
         ThreadResult::new(slot)
     }
 

@@ -276,7 +276,9 @@ fn idle_workers_retire() {
     for j in &jobs {
         j.get_timeout(LONG).unwrap();
     }
-    assert_eq!(pool.thread_count(), 4);
+    // The barrier needed four workers at once; on a slow run (valgrind)
+    // some may already have retired after their 20 ms.
+    assert!(pool.thread_count() <= 4);
     assert!(eventually(|| pool.thread_count() == 0));
     // Workers come back on demand.
     assert_eq!(pool.apply(|| 3).unwrap(), 3);
@@ -413,5 +415,19 @@ fn a_result_wakes_a_hub_sleeping_in_its_poll() {
                 .unwrap();
             assert_eq!(v, 7);
         }
+    });
+}
+
+#[test]
+fn sequential_jobs_reuse_one_worker() {
+    on_every_backend(|| {
+        // One job at a time never needs a second thread: the worker that
+        // handed a result back is counted as coming back for the next job
+        // even when that job is submitted before it looked at the queue.
+        let pool = ThreadPool::new(4).unwrap();
+        for i in 0..300u32 {
+            assert_eq!(pool.apply(move || i).unwrap(), i);
+        }
+        assert_eq!(pool.thread_count(), 1);
     });
 }

@@ -63,8 +63,9 @@ use super::hub_inner;
 /// inbox before it blocks in the poll.
 pub(crate) const HUB_SPIN: Duration = Duration::from_micros(30);
 
-/// How long [`spin_until`] spins without yielding the CPU.
-const PURE_SPIN: Duration = Duration::from_micros(10);
+/// A gap between two checks of the clock while spinning that means the
+/// spinning thread was descheduled.
+const PREEMPTED: Duration = Duration::from_micros(20);
 
 /// The environment variable that turns the spinning off when set to `0`
 /// (for a machine whose CPUs are always busy, or to save power).
@@ -83,29 +84,97 @@ pub(crate) fn may_spin() -> bool {
     })
 }
 
-/// Spins (with the CPU's spin hint) until `ready()` or `limit` passed;
-/// returns whether `ready()` became true.
-pub(crate) fn spin_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+/// How a spin ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Spin {
+    /// `ready()` held.
+    Ready,
+    /// The time limit passed.
+    TimedOut,
+    /// The spinning thread lost its CPU meanwhile (the machine is busy:
+    /// spinning there only competes with the thread being waited for).
+    Preempted,
+}
+
+/// Spins (with the CPU's spin hint) until `ready()`, `limit` passed, or
+/// the thread is seen to have been preempted.
+pub(crate) fn spin_until(limit: Duration, mut ready: impl FnMut() -> bool) -> Spin {
     if !may_spin() {
-        return ready();
+        return if ready() { Spin::Ready } else { Spin::TimedOut };
     }
     let start = Instant::now();
+    let mut last = Duration::ZERO;
     loop {
         for _ in 0..64 {
             if ready() {
-                return true;
+                return Spin::Ready;
             }
             std::hint::spin_loop();
         }
         let spent = start.elapsed();
+        if ready() {
+            return Spin::Ready;
+        }
+        if spent - last >= PREEMPTED {
+            // 64 spin hints take a few microseconds: this long a gap means
+            // the thread was descheduled.
+            return Spin::Preempted;
+        }
         if spent >= limit {
+            return Spin::TimedOut;
+        }
+        last = spent;
+    }
+}
+
+/// Spinning that backs off when it does not pay: after a spin that timed
+/// out or was preempted, the next `penalty` chances to spin are skipped (1, 2, 4, ... up
+/// to [`MAX_SKIP`]); a spin that succeeds resets the penalty. On a busy
+/// machine, where the thread being waited for is often not running, a
+/// spin mostly times out or is preempted and only steals CPU time from it
+/// (and the scheduler then favours threads that sleep over ones that
+/// spin); there the back-off makes spinning rare, and the code sleeps and
+/// wakes as it would without spinning.
+#[derive(Default)]
+pub(crate) struct Backoff {
+    skip: u32,
+    penalty: u32,
+}
+
+/// The longest run of skipped chances to spin.
+const MAX_SKIP: u32 = 64;
+
+impl Backoff {
+    /// Whether to spin at this chance (skipping it counts).
+    pub(crate) fn should_spin(&mut self) -> bool {
+        if !may_spin() {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// [`spin_until`] if [`should_spin`](Self::should_spin); learns from
+    /// the outcome. Returns whether `ready()` held.
+    pub(crate) fn spin(&mut self, limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+        if !self.should_spin() {
             return ready();
         }
-        if spent >= PURE_SPIN {
-            // Still nothing: let another thread waiting for this CPU
-            // (perhaps the very one producing what we wait for, on a busy
-            // machine) run first.
-            std::thread::yield_now();
+        let outcome = spin_until(limit, &mut ready);
+        self.record(outcome);
+        outcome == Spin::Ready
+    }
+
+    /// Learns from a spin's outcome.
+    pub(crate) fn record(&mut self, outcome: Spin) {
+        if outcome == Spin::Ready {
+            self.penalty = 0;
+        } else {
+            self.penalty = (self.penalty * 2).clamp(1, MAX_SKIP);
+            self.skip = self.penalty;
         }
     }
 }
