@@ -30,6 +30,11 @@
 //!   sized from `GEVENT_THREADPOOL_SIZE` (default 10); [`spawn_blocking`]
 //!   and [`run_blocking`] use it.
 //!
+//! * After `fork` (by [`gevent::fork`](crate::fork) or plain `fork(2)`),
+//!   a pool used in the child re-creates its worker state on first use:
+//!   new workers start there, jobs still queued at the fork run, jobs that
+//!   were running on the parent's workers never complete in the child.
+//!
 //! A `ThreadPool` and its handles are `!Send`: a pool belongs to the hub
 //! (thread) that created it; each thread's hub has its own default pool.
 //!
@@ -60,10 +65,11 @@
 //! ```
 
 mod thread_result;
+mod waitable;
 
 pub use thread_result::ThreadResult;
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -163,6 +169,24 @@ struct Queue {
 }
 
 impl Shared {
+    fn new(size: usize, idle_timeout: Duration) -> Arc<Shared> {
+        Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                size: size.max(1),
+                threads: 0,
+                idle: 0,
+                spinning: 0,
+                idle_timeout,
+                closed: false,
+                next_worker: 0,
+            }),
+            work: Condvar::new(),
+            has_jobs: AtomicBool::new(false),
+            finishing: AtomicUsize::new(0),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // Jobs run outside the lock and catch their panics, so poisoning
         // cannot leave the queue inconsistent.
@@ -275,7 +299,11 @@ fn worker(shared: Arc<Shared>) {
 
 /// The hub-side part of a pool.
 struct Local {
-    shared: Arc<Shared>,
+    /// Replaced (see [`Local::shared`]) in a forked child, whose copy of
+    /// the workers does not exist.
+    shared: RefCell<Arc<Shared>>,
+    /// The fork generation `shared` belongs to.
+    born: Cell<u64>,
     /// Jobs submitted whose results have not been delivered yet.
     pending: Cell<usize>,
     /// Greenlets in `join`.
@@ -283,6 +311,36 @@ struct Local {
 }
 
 impl Local {
+    /// The state shared with the workers. In a process forked since it was
+    /// made, the workers it counts do not exist: it is re-created (same
+    /// size and idle timeout, queued jobs carried over) and new workers
+    /// start on demand. Jobs that were running in the parent at the fork
+    /// never complete in the child.
+    fn shared(&self) -> Arc<Shared> {
+        let generation = hub::fork_generation();
+        if self.born.get() != generation {
+            self.born.set(generation);
+            let old = self.shared.borrow().clone();
+            // The lock may be held by a worker that does not exist here.
+            let (jobs, size, idle_timeout) = match old.queue.try_lock() {
+                Ok(mut q) => (std::mem::take(&mut q.jobs), q.size, q.idle_timeout),
+                Err(_) => (VecDeque::new(), DEFAULT_SIZE, DEFAULT_IDLE_TIMEOUT),
+            };
+            let fresh = Shared::new(size, idle_timeout);
+            fresh.has_jobs.store(!jobs.is_empty(), Ordering::Relaxed);
+            fresh.lock().jobs = jobs;
+            // The old state must not run Drop work against absent workers;
+            // leak it (its lock may be held forever).
+            std::mem::forget(self.shared.replace(fresh.clone()));
+            let q = fresh.lock();
+            let n = q.jobs.len();
+            if n > 0 {
+                fresh.start_workers(q, n);
+            }
+        }
+        self.shared.borrow().clone()
+    }
+
     fn delivered(&self) {
         let n = self.pending.get() - 1;
         self.pending.set(n);
@@ -295,8 +353,9 @@ impl Local {
 impl Drop for Local {
     fn drop(&mut self) {
         // Workers finish the queued jobs, then exit without idling.
-        self.shared.lock().closed = true;
-        self.shared.work.notify_all();
+        let shared = self.shared();
+        shared.lock().closed = true;
+        shared.work.notify_all();
     }
 }
 
@@ -357,21 +416,8 @@ impl ThreadPool {
     fn create(size: usize) -> ThreadPool {
         ThreadPool {
             local: Rc::new(Local {
-                shared: Arc::new(Shared {
-                    queue: Mutex::new(Queue {
-                        jobs: VecDeque::new(),
-                        size: size.max(1),
-                        threads: 0,
-                        idle: 0,
-                        spinning: 0,
-                        idle_timeout: DEFAULT_IDLE_TIMEOUT,
-                        closed: false,
-                        next_worker: 0,
-                    }),
-                    work: Condvar::new(),
-                    has_jobs: AtomicBool::new(false),
-                    finishing: AtomicUsize::new(0),
-                }),
+                shared: RefCell::new(Shared::new(size, DEFAULT_IDLE_TIMEOUT)),
+                born: Cell::new(hub::fork_generation()),
                 pending: Cell::new(0),
                 joiners: WaitList::default(),
             }),
@@ -414,7 +460,7 @@ impl ThreadPool {
         });
         self.local.pending.set(self.local.pending.get() + 1);
         self.local
-            .shared
+            .shared()
             .submit(Box::new(move |finishing: &AtomicUsize| {
                 let r = match catch_unwind(AssertUnwindSafe(f)) {
                     Ok(v) => Ok(v),
@@ -494,7 +540,7 @@ impl ThreadPool {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn size(&self) -> usize {
-        self.local.shared.lock().size
+        self.local.shared().lock().size
     }
 
     /// Changes the most worker threads. Growing starts workers for queued
@@ -516,7 +562,7 @@ impl ThreadPool {
         if size == 0 {
             return Err(zero_size());
         }
-        let shared = &self.local.shared;
+        let shared = &self.local.shared();
         let mut q = shared.lock();
         q.size = size;
         if q.threads > size {
@@ -541,7 +587,7 @@ impl ThreadPool {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn thread_count(&self) -> usize {
-        self.local.shared.lock().threads
+        self.local.shared().lock().threads
     }
 
     /// Jobs submitted through this pool whose results have not been
@@ -567,7 +613,7 @@ impl ThreadPool {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn idle_timeout(&self) -> Duration {
-        self.local.shared.lock().idle_timeout
+        self.local.shared().lock().idle_timeout
     }
 
     /// Sets how long an idle worker waits for a job before it exits
@@ -582,8 +628,8 @@ impl ThreadPool {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_idle_timeout(&self, timeout: Duration) {
-        self.local.shared.lock().idle_timeout = timeout;
-        self.local.shared.work.notify_all();
+        self.local.shared().lock().idle_timeout = timeout;
+        self.local.shared().work.notify_all();
     }
 
     /// Waits until every job submitted through this pool has finished and
@@ -649,7 +695,8 @@ impl ThreadPool {
 
 impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let q = self.local.shared.lock();
+        let shared = self.local.shared();
+        let q = shared.lock();
         f.debug_struct("ThreadPool")
             .field("size", &q.size)
             .field("threads", &q.threads)

@@ -43,6 +43,7 @@ pub(crate) mod stack;
 pub(crate) mod state;
 pub(crate) mod switch;
 pub(crate) mod valgrind;
+mod waitable;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -229,6 +230,7 @@ impl Builder {
     /// assert_eq!(g.get()?, 5);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn build<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let hub = hub_inner();
         let state = State::new(
@@ -238,13 +240,18 @@ impl Builder {
         if let Some(n) = self.name {
             *state.name.borrow_mut() = Some(Rc::from(n));
         }
-        Greenlet {
-            inner: Rc::new(Inner {
-                state,
-                func: Cell::new(Some(Box::new(f))),
-                value: RefCell::new(None),
-            }),
+        state.spawned_at.set(Some(std::panic::Location::caller()));
+        // SAFETY: with the hub created, CURRENT is the running greenlet.
+        state.parent.set(unsafe { (*switch::current_ptr()).id });
+        let inner = Rc::new(Inner {
+            state,
+            func: Cell::new(Some(Box::new(f))),
+            value: RefCell::new(None),
+        });
+        if crate::events::has_subscribers() {
+            spawned_event(&inner.state);
         }
+        Greenlet { inner }
     }
 
     /// Creates and starts the greenlet.
@@ -254,6 +261,7 @@ impl Builder {
     /// assert_eq!(g.get()?, "done");
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let g = self.build(f);
         g.start();
@@ -270,6 +278,7 @@ impl Builder {
 /// assert_eq!(g.get()?, 2);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
     Builder::new().spawn(f)
 }
@@ -285,6 +294,7 @@ pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
 /// assert_eq!(g.get()?, "late");
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_later<T: 'static, F: FnOnce() -> T + 'static>(delay: Duration, f: F) -> Greenlet<T> {
     let g = Builder::new().build(f);
     g.start_later(delay);
@@ -366,6 +376,7 @@ pub trait GreenletRun: fmt::Display + 'static {
 /// assert_eq!(gevent::spawn_run(Answer).get()?, 42);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_run<R: GreenletRun>(r: R) -> Greenlet<R::Output> {
     let g = Greenlet::from_run(r);
     g.start();
@@ -460,6 +471,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::new(|| 1);
     /// assert!(!g.started());
     /// ```
+    #[track_caller]
     pub fn new<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         Builder::new().build(f)
     }
@@ -470,6 +482,7 @@ impl<T: 'static> Greenlet<T> {
     /// assert_eq!(gevent::Greenlet::spawn(|| 3).get()?, 3);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         spawn(f)
     }
@@ -484,6 +497,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::from_run(R);
     /// assert_eq!(g.to_string(), "R");
     /// ```
+    #[track_caller]
     pub fn from_run<R: GreenletRun<Output = T>>(r: R) -> Greenlet<T> {
         let text = r.to_string();
         let g = Builder::new().name(text.clone()).build(move || r.run());
@@ -1095,7 +1109,7 @@ pub fn killall<J: AsGreenlet>(
 }
 
 /// Anything that names a greenlet: [`Greenlet`], [`GreenletRef`], or
-/// references to them. Used by [`joinall`], [`wait`], [`iwait`], [`killall`].
+/// references to them. Used by [`joinall`] and [`killall`].
 ///
 /// # Examples
 ///
@@ -1144,48 +1158,6 @@ impl<J: AsGreenlet + ?Sized> AsGreenlet for &J {
     }
 }
 
-/// Waits for greenlets to finish, at most `timeout` and until `count` of
-/// them have (all if `None`). Returns the indices (into `greenlets`) of
-/// those that finished, in completion order (already-finished ones first,
-/// in input order).
-///
-/// # Errors
-///
-/// As for [`Greenlet::join`].
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use gevent::{spawn, sleep, wait};
-/// let gs = vec![
-///     spawn(|| sleep(Duration::from_secs(3600))),
-///     spawn(|| sleep(Duration::from_millis(1))),
-/// ];
-/// assert_eq!(wait(&gs, None, Some(1))?, vec![1]);
-/// gs[0].kill()?;
-/// // Both have finished now: already-finished ones come in input order.
-/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![0, 1]);
-/// # Ok::<(), gevent::Error>(())
-/// ```
-pub fn wait<J: AsGreenlet>(
-    greenlets: &[J],
-    timeout: Option<Duration>,
-    count: Option<usize>,
-) -> Result<Vec<usize>, Error> {
-    let want = count.unwrap_or(greenlets.len()).min(greenlets.len());
-    let mut it = iwait(greenlets, timeout);
-    let mut done = Vec::with_capacity(want);
-    while done.len() < want {
-        match it.next() {
-            Some(Ok(i)) => done.push(i),
-            Some(Err(e)) => return Err(e),
-            None => break,
-        }
-    }
-    Ok(done)
-}
-
 /// Waits for all greenlets, at most `timeout`; returns the indices of
 /// those that finished, in completion order. gevent's `joinall`.
 ///
@@ -1205,7 +1177,8 @@ pub fn joinall<J: AsGreenlet>(
     greenlets: &[J],
     timeout: Option<Duration>,
 ) -> Result<Vec<usize>, Error> {
-    wait(greenlets, timeout, None)
+    let refs: Vec<GreenletRef> = greenlets.iter().map(AsGreenlet::greenlet_ref).collect();
+    crate::wait(&refs, timeout, None)
 }
 
 /// Like [`joinall`], but stops at the first greenlet that failed and
@@ -1225,10 +1198,11 @@ pub fn joinall_raise<J: AsGreenlet>(
     greenlets: &[J],
     timeout: Option<Duration>,
 ) -> Result<Vec<usize>, Error> {
+    let refs: Vec<GreenletRef> = greenlets.iter().map(AsGreenlet::greenlet_ref).collect();
     let mut done = Vec::new();
-    for r in iwait(greenlets, timeout) {
+    for r in crate::iwait(&refs, timeout) {
         let i = r?;
-        let t = greenlets[i].greenlet_ref().task;
+        let t = refs[i].task.clone();
         let failed = match &*t.state().outcome.borrow() {
             Outcome::Failed(Error::GreenletExit) => None,
             Outcome::Failed(e) => Some(e.clone()),
@@ -1240,130 +1214,6 @@ pub fn joinall_raise<J: AsGreenlet>(
         done.push(i);
     }
     Ok(done)
-}
-
-/// Iterates over greenlets as they finish: yields indices into
-/// `greenlets` in completion order, blocking between items, until all have
-/// finished or `timeout` (for the whole iteration) passes.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// let gs = vec![
-///     gevent::spawn(|| gevent::sleep(Duration::from_millis(20))),
-///     gevent::spawn(|| ()),
-/// ];
-/// let order: Vec<usize> = gevent::iwait(&gs, None).map(|r| r.unwrap()).collect();
-/// assert_eq!(order, [1, 0]);
-/// ```
-pub fn iwait<J: AsGreenlet>(greenlets: &[J], timeout: Option<Duration>) -> Iwait {
-    let tasks: Vec<Rc<dyn Task>> = greenlets.iter().map(|g| g.greenlet_ref().task).collect();
-    let finished: Rc<RefCell<std::collections::VecDeque<usize>>> = Rc::default();
-    let waiter: Rc<RefCell<Option<Waker>>> = Rc::default();
-    let mut links = Vec::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let s = t.state();
-        if s.is_dead() {
-            finished.borrow_mut().push_back(i);
-            continue;
-        }
-        let f = finished.clone();
-        let w = waiter.clone();
-        let id = s.next_link_id.get();
-        s.next_link_id.set(id + 1);
-        s.on_death.borrow_mut().push((
-            id,
-            DeathEntry::Inline(Box::new(move || {
-                f.borrow_mut().push_back(i);
-                if let Some(w) = w.borrow().as_ref() {
-                    w.wake();
-                }
-            })),
-        ));
-        links.push((t.clone(), id));
-    }
-    let timer = timeout.map(|d| {
-        hub_inner().loop_().now_update();
-        let w = waiter.clone();
-        let t = crate::core::Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
-            if let Some(w) = w.borrow().as_ref() {
-                w.wake();
-            }
-        });
-        let _ = t.start();
-        t
-    });
-    Iwait {
-        remaining: tasks.len(),
-        finished,
-        waiter,
-        links,
-        timer,
-    }
-}
-
-/// The iterator returned by [`iwait`]; yields `Ok(index)` per finished
-/// greenlet, or one `Err` if waiting became impossible.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// let slow = gevent::spawn(|| gevent::sleep(Duration::from_millis(20)));
-/// let fast = gevent::spawn(|| ());
-/// let order: Vec<usize> = gevent::iwait(&[slow, fast], None)
-///     .collect::<Result<_, _>>()?;
-/// assert_eq!(order, [1, 0]); // completion order: the fast one first
-/// # Ok::<(), gevent::Error>(())
-/// ```
-pub struct Iwait {
-    remaining: usize,
-    finished: Rc<RefCell<std::collections::VecDeque<usize>>>,
-    waiter: Rc<RefCell<Option<Waker>>>,
-    links: Vec<(Rc<dyn Task>, u64)>,
-    timer: Option<crate::core::Timer>,
-}
-
-impl Iterator for Iwait {
-    type Item = Result<usize, Error>;
-
-    fn next(&mut self) -> Option<Result<usize, Error>> {
-        loop {
-            if self.remaining == 0 {
-                return None;
-            }
-            if let Some(i) = self.finished.borrow_mut().pop_front() {
-                self.remaining -= 1;
-                return Some(Ok(i));
-            }
-            if let Some(t) = &self.timer {
-                if !t.is_active() {
-                    self.remaining = 0;
-                    return None;
-                }
-            }
-            if let Err(e) = hub::check_can_block() {
-                self.remaining = 0;
-                return Some(Err(e));
-            }
-            *self.waiter.borrow_mut() = Some(Waker::current());
-            let r = park();
-            *self.waiter.borrow_mut() = None;
-            if let Err(e) = r {
-                self.remaining = 0;
-                return Some(Err(e));
-            }
-        }
-    }
-}
-
-impl Drop for Iwait {
-    fn drop(&mut self) {
-        for (t, id) in self.links.drain(..) {
-            t.state().on_death.borrow_mut().retain(|(i, _)| *i != id);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1449,7 +1299,7 @@ pub(crate) fn run_started(state: &State) {
     }
     *state.outcome.borrow_mut() = outcome;
     state.phase.set(Phase::Dead);
-    hub_inner().greenlet_finished();
+    hub_inner().greenlet_finished(state);
     schedule_death_callbacks(state);
     drop(task);
 }
@@ -1471,4 +1321,19 @@ fn report_failure(state: &State, e: &Error) {
         other => other.to_string(),
     };
     eprintln!("{} failed with {what}", Describe(state));
+}
+
+/// Tells the events subscribers about a new greenlet (out of line: only
+/// when someone subscribed).
+#[cold]
+#[inline(never)]
+fn spawned_event(s: &State) {
+    if let Some(at) = s.spawned_at.get() {
+        crate::events::notify(&crate::events::Event::GreenletSpawned {
+            id: s.id,
+            name: s.name.borrow().as_ref().map(|n| n.to_string()),
+            spawned_at: at,
+            parent: s.parent.get(),
+        });
+    }
 }
