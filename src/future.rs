@@ -184,8 +184,22 @@ impl Drop for SlotGuard<'_> {
 /// Runs `fut` to completion on the calling greenlet: polls it here, and
 /// parks only this greenlet while it is pending (the hub keeps running the
 /// others). Works with any runtime-agnostic future: `futures` channels,
-/// `async-channel`, hand-written futures, or [`crate::tokio::block_on`]'s
-/// for tokio-bound ones. See the [module docs](self) for how waking works.
+/// `async-channel`, hand-written futures; for tokio-bound ones use
+/// `gevent::tokio::block_on` (feature `tokio`).
+///
+/// The [`Waker`](std::task::Waker) handed to the future is `Send + Sync`.
+/// Woken on the hub's own thread (by another greenlet, or by the future
+/// itself during `poll`), it sets an atomic flag and makes the greenlet
+/// runnable directly: no lock, no message, no system call. Woken from
+/// another thread, it sets the flag and sends one message through the
+/// hub's cross-thread inbox (libev's async watcher wakes a sleeping hub);
+/// wakes that arrive before the hub handled the first coalesce. The flag
+/// is cleared before each poll and checked before parking, so a wake
+/// between the poll and the park is never lost; a spurious wake costs one
+/// more poll; a future that wakes itself during `poll` (a cooperative
+/// yield) lets the other greenlets run once before its next poll. While
+/// the greenlet is parked here the hub's loop stays alive (a wake may come
+/// from another thread).
 ///
 /// A panic inside the future propagates out of `block_on` (and so becomes
 /// the greenlet's failure, [`Error::Panicked`]). A kill or a
