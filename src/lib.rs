@@ -22,6 +22,8 @@
 //!   greenlets (the pool bounded) with `map`/`imap`.
 //! * [`threadpool`]: run blocking code on OS threads while greenlets wait
 //!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
+//! * [`monkey`] (feature `monkey`, Linux): make blocking std and C code
+//!   cooperative inside greenlets (`patch_all()`).
 //! * [`Error`]: everything that is not an `io::Error`.
 //!
 //! # Example
@@ -53,6 +55,8 @@ mod error;
 mod greenlet;
 mod hub;
 mod local;
+#[cfg(all(feature = "monkey", target_os = "linux"))]
+pub mod monkey;
 pub mod net;
 pub mod pool;
 pub mod queue;

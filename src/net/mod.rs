@@ -92,8 +92,8 @@ mod unix_datagram;
 mod unix_incoming;
 mod unix_listener;
 mod unix_stream;
-mod wait;
-mod wait_slot;
+pub(crate) mod wait;
+pub(crate) mod wait_slot;
 
 pub use incoming::Incoming;
 pub use poll::poll;
