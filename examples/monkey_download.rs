@@ -52,10 +52,17 @@ fn serve(conn: TcpStream) -> std::io::Result<()> {
     while reader.read_line(&mut line)? > 2 {
         line.clear();
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
     // Blocking std code, made cooperative by patch_all().
     std::thread::sleep(DELAY);
-    let body = format!("<html><body>page {path}: {}</body></html>\n", "x".repeat(200));
+    let body = format!(
+        "<html><body>page {path}: {}</body></html>\n",
+        "x".repeat(200)
+    );
     let mut conn = conn;
     write!(
         conn,

@@ -43,7 +43,10 @@ pub fn c_echo(port: u16, msg: &str, max: usize) -> io::Result<Vec<u8>> {
     // SAFETY: `msg` is NUL-terminated; `out` has room for `cap` bytes.
     let r = unsafe { monkey_c_echo(port, msg.as_ptr(), out.as_mut_ptr().cast(), cap) };
     match r {
-        -1000 => Err(io::Error::new(io::ErrorKind::TimedOut, "the C client's poll timed out")),
+        -1000 => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the C client's poll timed out",
+        )),
         r if r < 0 => Err(io::Error::from_raw_os_error(-r)),
         n => {
             out.truncate(n as usize);

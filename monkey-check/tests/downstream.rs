@@ -43,7 +43,11 @@ fn c_sleeps_are_cooperative() {
         gevent::joinall(&gs, Some(Duration::from_secs(20))).unwrap();
         assert!(gs.iter().all(|g| g.successful()));
         // 5 s if they ran one after another.
-        assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            t.elapsed()
+        );
     });
 }
 
@@ -73,7 +77,10 @@ fn c_client_socket_io_and_poll_are_cooperative() {
                 gevent::spawn(move || {
                     let seen = ticks.get();
                     let r = monkey_check::c_echo(port, &format!("client {i}"), 64);
-                    (r.map(|v| v == format!("client {i}").as_bytes()), ticks.get() > seen)
+                    (
+                        r.map(|v| v == format!("client {i}").as_bytes()),
+                        ticks.get() > seen,
+                    )
                 })
             })
             .collect();
