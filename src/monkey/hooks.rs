@@ -417,6 +417,8 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
     let (_, snd) = fd_table::timeouts(fd);
     // SAFETY: the caller's message.
     let m = unsafe { &*msg };
+    // `msg_iovlen` is a size_t with glibc, an int with musl.
+    #[allow(clippy::unnecessary_cast)]
     let cnt = m.msg_iovlen as usize;
     let total = iov_total(m.msg_iov, cnt);
     out_loop(fd, total, snd, |done| unsafe {

@@ -55,7 +55,7 @@
 //!
 //! # Example
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use std::time::{Duration, Instant};
 //! gevent::monkey::patch_all()?;
 //! let t = Instant::now();
@@ -191,7 +191,7 @@ fn patch(p: Patch) -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use std::io::{Read, Write};
 /// gevent::monkey::patch_all()?;
 /// // Plain std sockets, each side in a greenlet of the same thread.
@@ -208,7 +208,7 @@ fn patch(p: Patch) -> io::Result<()> {
 /// let mut buf = [0; 5];
 /// c.read_exact(&mut buf)?;
 /// assert_eq!(&buf, b"hello");
-/// server.get()??;
+/// server.take()??;
 /// assert!(gevent::monkey::is_patched(gevent::monkey::Patch::Socket));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -235,7 +235,7 @@ pub fn patch_all() -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// gevent::monkey::patch_socket()?;
 /// assert!(gevent::monkey::is_patched(gevent::monkey::Patch::Socket));
 /// # Ok::<(), std::io::Error>(())
@@ -253,7 +253,7 @@ pub fn patch_socket() -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// gevent::monkey::patch_time()?;
 /// let g = gevent::spawn(|| std::thread::sleep(std::time::Duration::from_millis(5)));
 /// g.join()?;
@@ -274,7 +274,7 @@ pub fn patch_time() -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use std::net::ToSocketAddrs;
 /// gevent::monkey::patch_dns()?;
 /// let n = ("localhost", 80).to_socket_addrs()?.count();
@@ -293,7 +293,7 @@ pub fn patch_dns() -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// gevent::monkey::patch_select()?;
 /// assert!(gevent::monkey::is_patched(gevent::monkey::Patch::Select));
 /// # Ok::<(), std::io::Error>(())
@@ -311,10 +311,10 @@ pub fn patch_select() -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// gevent::monkey::patch_process()?;
 /// let out = gevent::spawn(|| std::process::Command::new("true").status());
-/// assert!(out.get()??.success());
+/// assert!(out.take()??.success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn patch_process() -> io::Result<()> {
@@ -325,7 +325,7 @@ pub fn patch_process() -> io::Result<()> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use gevent::monkey::{Patch, is_patched, patch_time};
 /// patch_time()?;
 /// assert!(is_patched(Patch::Time));
