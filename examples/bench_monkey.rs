@@ -37,7 +37,15 @@ fn main() -> std::io::Result<()> {
     let raw = || {
         // SAFETY: as above, through the raw syscall (never hooked).
         std::hint::black_box(unsafe {
-            libc::syscall(libc::SYS_recvfrom, fd, p, 16usize, libc::MSG_DONTWAIT, 0usize, 0usize)
+            libc::syscall(
+                libc::SYS_recvfrom,
+                fd,
+                p,
+                16usize,
+                libc::MSG_DONTWAIT,
+                0usize,
+                0usize,
+            )
         });
     };
     let raw_ns = ns_per_call(raw);

@@ -1,17 +1,21 @@
 //! [`Local`]: greenlet-local storage.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::greenlet::state::Task;
 use crate::hub;
 
 static NEXT_KEY: AtomicUsize = AtomicUsize::new(1);
 
 /// A value per greenlet, like `thread_local!` but per greenlet (gevent's
 /// `local`). Each greenlet sees its own copy, created by the init function
-/// on first access and dropped when the greenlet dies.
+/// on first access and dropped when the greenlet dies or when the `Local`
+/// itself is dropped, whichever comes first (as gevent frees a `local`'s
+/// values once the object is unreferenced, even in greenlets still running).
 ///
 /// # Examples
 ///
@@ -29,7 +33,30 @@ static NEXT_KEY: AtomicUsize = AtomicUsize::new(1);
 pub struct Local<T: 'static> {
     key: usize,
     init: fn() -> T,
+    /// The greenlets that were given a value, so that dropping the `Local`
+    /// can drop their values (all on this thread: `Local` is `!Send`).
+    holders: RefCell<Holders>,
     _not_send: PhantomData<*const ()>,
+}
+
+/// Weak references to the greenlets holding a value, pruned of dead ones
+/// whenever the list doubles, so a long-lived `Local` used by many
+/// short-lived greenlets stays bounded (at most twice the live holders).
+#[derive(Default)]
+struct Holders {
+    list: Vec<Weak<dyn Task>>,
+    prune_at: usize,
+}
+
+impl Holders {
+    fn add(&mut self, task: &Rc<dyn Task>) {
+        if self.list.len() >= self.prune_at {
+            self.list
+                .retain(|w| w.upgrade().is_some_and(|t| !t.state().is_dead()));
+            self.prune_at = (self.list.len() * 2).max(8);
+        }
+        self.list.push(Rc::downgrade(task));
+    }
 }
 
 impl<T: 'static> Local<T> {
@@ -43,6 +70,7 @@ impl<T: 'static> Local<T> {
         Local {
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             init,
+            holders: RefCell::new(Holders::default()),
             _not_send: PhantomData,
         }
     }
@@ -78,6 +106,7 @@ impl<T: 'static> Local<T> {
                     .locals
                     .borrow_mut()
                     .push((self.key, Box::new(v.clone())));
+                self.holders.borrow_mut().add(&task);
                 v
             }
         };
@@ -100,6 +129,7 @@ impl<T: 'static> Local<T> {
                 Some((_, slot)) => Some(std::mem::replace(slot, new)),
                 None => {
                     locals.push((self.key, new));
+                    self.holders.borrow_mut().add(&task);
                     None
                 }
             }
@@ -132,6 +162,24 @@ impl<T: 'static> Local<T> {
         match Rc::try_unwrap(rc) {
             Ok(v) => Some(v),
             Err(_) => panic!("gevent::Local::take called inside with() on the same Local"),
+        }
+    }
+}
+
+impl<T: 'static> Drop for Local<T> {
+    /// Drops every greenlet's value for this key, in the running greenlet
+    /// (values must not block in their destructors, as anywhere in `Drop`).
+    fn drop(&mut self) {
+        let holders = std::mem::take(&mut self.holders.borrow_mut().list);
+        for w in holders {
+            let Some(task) = w.upgrade() else { continue };
+            let value = {
+                let mut locals = task.state().locals.borrow_mut();
+                let i = locals.iter().position(|(k, _)| *k == self.key);
+                i.map(|i| locals.swap_remove(i).1)
+            };
+            // Dropped after the borrow ends: its destructor may use Locals.
+            drop(value);
         }
     }
 }

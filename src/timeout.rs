@@ -22,6 +22,18 @@ use crate::hub::{self, hub_inner};
 /// * Dropping (or [`cancel`](Timeout::cancel)ling) it disarms it, including
 ///   an expiry that has not been raised yet.
 /// * CPU-bound code that never blocks is not interrupted.
+/// * An expiry is raised at the greenlet's pending switch point even if the
+///   greenlet is already queued to resume there (say, woken by an event it
+///   waited for): it does not return normally from that blocking call.
+///
+/// # Destructors and aborts
+///
+/// The expiry unwinds the greenlet's stack, so the destructors it passes run
+/// during an unwind: a `Drop` that panics then **aborts the process** (a
+/// panic while panicking), it does not merely fail the greenlet. Keep
+/// destructors infallible (report or store errors instead of `unwrap()`),
+/// and do cleanup that may fail explicitly before the value is dropped; see
+/// the crate docs, "Destructors must not panic".
 ///
 /// Use [`with_timeout`] to get a `Result`, or a guard with
 /// [`Timeout::catch`] to catch this timeout around any block.

@@ -412,3 +412,100 @@ fn async_sender_after_the_watcher_is_gone() {
     drop(lp);
     assert_err(s.clone().send(), ErrorKind::NotConnected, &["dropped"]);
 }
+
+/// An fd number nobody in this test process opens, for the "not open" checks.
+const UNUSED_FD: i32 = 700;
+
+fn fd_numbers_beyond_the_loops_reach() -> Vec<i32> {
+    vec![i32::MAX, 1 << 30, 1 << 28, 1 << 24]
+}
+
+/// Issue 8, item 1: numbers libev would index its fd tables by are checked
+/// first: no crash, no hang, no giant allocation.
+fn check_fd_validation(lp: &Loop) {
+    // SAFETY: F_GETFD on a number only reads its flags.
+    assert!(unsafe { libc::fcntl(UNUSED_FD, libc::F_GETFD) } < 0);
+    for fd in fd_numbers_beyond_the_loops_reach() {
+        let fd_text = fd.to_string();
+        assert_err(
+            Io::new(lp, fd, Events::READ, |_, _| {}),
+            ErrorKind::InvalidInput,
+            &["file descriptor", &fd_text],
+        );
+        let w = Io::new(lp, 0, Events::READ, |_, _| {}).unwrap();
+        assert_err(
+            w.set(fd, Events::WRITE),
+            ErrorKind::InvalidInput,
+            &[&fd_text],
+        );
+        assert_eq!(w.fd(), 0);
+        assert_err(
+            lp.once(Some(fd), Events::READ, None, |_| {}),
+            ErrorKind::InvalidInput,
+            &[&fd_text],
+        );
+        assert_err(
+            lp.feed_fd_event(fd, Events::READ),
+            ErrorKind::InvalidInput,
+            &[&fd_text],
+        );
+    }
+    // Not open: EBADF, as net::wait_read reports.
+    let e = Io::new(lp, UNUSED_FD, Events::READ, |_, _| {})
+        .err()
+        .unwrap();
+    assert_eq!(e.raw_os_error(), None, "a message naming the fd: {e}");
+    assert_eq!(
+        e.kind(),
+        std::io::Error::from_raw_os_error(libc::EBADF).kind()
+    );
+    assert!(e.to_string().contains("700"), "{e}");
+    let w = Io::new(lp, 0, Events::READ, |_, _| {}).unwrap();
+    let e = w.set(UNUSED_FD, Events::READ).unwrap_err();
+    assert!(e.to_string().contains("not open"), "{e}");
+    let e = lp
+        .once(Some(UNUSED_FD), Events::READ, None, |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("not open"), "{e}");
+    // Open fds still work, and the loop runs on.
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let w = Io::new(lp, a.as_raw_fd(), Events::WRITE, |w, _| w.stop()).unwrap();
+    w.start().unwrap();
+    assert!(!run_bounded(lp));
+}
+
+#[test]
+fn fd_numbers_are_validated_on_new_loops() {
+    for_each_backend(|lp| check_fd_validation(&lp));
+}
+
+#[test]
+fn fd_numbers_are_validated_on_the_hubs_loop() {
+    for b in util::backends() {
+        gevent::run_on_backend(b, || {
+            let lp = gevent::get_hub().loop_().clone();
+            check_fd_validation(&lp);
+            // The cooperative waits: same checks, no hang.
+            for fd in fd_numbers_beyond_the_loops_reach() {
+                let e = gevent::net::wait_read(fd, Some(Duration::from_secs(5))).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidInput, "{fd}: {e}");
+                let e = gevent::net::wait_write(fd, None).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidInput, "{fd}: {e}");
+                let e = gevent::net::select(&[fd], &[], Some(Duration::from_secs(5))).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidInput, "{fd}: {e}");
+                let e = gevent::net::select(&[], &[fd], None).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidInput, "{fd}: {e}");
+                // poll(2) semantics: an fd it cannot use is reported, at once.
+                let mut p = [gevent::net::PollFd::new(fd, Events::READ)];
+                assert_eq!(
+                    gevent::net::poll(&mut p, Some(Duration::from_secs(5))).unwrap(),
+                    1
+                );
+                assert!(p[0].is_invalid());
+            }
+            let e = gevent::net::wait_read(UNUSED_FD, None).unwrap_err();
+            assert!(e.to_string().contains("not open"), "{e}");
+        })
+        .unwrap();
+    }
+}

@@ -1,4 +1,4 @@
-//! Killing greenlets (issue 3, DESIGN.md §4): never-started greenlets never
+//! Killing greenlets (ARCHITECTURE.md, "Semantics kept from gevent"): never-started greenlets never
 //! run but their links fire, killing a dead greenlet is a no-op,
 //! GreenletExit is a success, custom kill errors, kill with a timeout,
 //! kill_nowait, killall, and the unwinding that runs destructors. Failure
@@ -108,7 +108,7 @@ fn greenlet_exit_counts_as_success() {
         assert!(g.started() && !g.dead());
         g.kill().unwrap();
         assert!(g.dead() && g.ready() && g.successful());
-        assert!(matches!(g.error(), Some(Error::GreenletExit)));
+        assert!(g.error().is_none() && g.exception().is_none() && g.exited());
         assert!(matches!(g.get(), Err(Error::GreenletExit)));
         assert_eq!(g.value(), None);
         assert!(yield_until(100, || !log.get().is_empty()));
@@ -215,7 +215,7 @@ fn kill_of_the_running_greenlet_unwinds_at_once() {
         });
         assert!(g.join_timeout(BOUND).unwrap());
         assert!(g.successful());
-        assert!(matches!(g.error(), Some(Error::GreenletExit)));
+        assert!(g.error().is_none() && g.exception().is_none() && g.exited());
         assert_eq!(drops.get(), 1);
 
         let g = spawn(|| {
@@ -441,4 +441,145 @@ fn failures_are_reported_on_stderr_and_the_program_continues() {
         stdout.contains("the program continued: 42"),
         "stdout:\n{stdout}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Issue 8, item 5: a kill (or a Timeout) aimed at a greenlet that is queued
+// to resume is raised at that pending switch point.
+
+#[test]
+fn kill_while_pending_in_sleep_zero_is_raised_there() {
+    each_backend(|| {
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        let g = spawn(move || {
+            sleep(Duration::ZERO);
+            r.set(true);
+        });
+        // g starts and parks in its sleep(0), queued to resume.
+        sleep(Duration::ZERO);
+        assert!(g.started() && !g.dead());
+        g.kill().unwrap();
+        assert!(!ran.get(), "the kill was lost: sleep(0) returned normally");
+        assert!(g.dead() && g.successful() && g.exited());
+        assert!(matches!(g.get(), Err(Error::GreenletExit)));
+
+        // The same with kill_nowait and a custom error.
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        let g = spawn(move || -> u32 {
+            sleep(Duration::ZERO);
+            r.set(true);
+            7
+        });
+        sleep(Duration::ZERO);
+        g.kill_nowait();
+        g.kill_with(time_to_kill()).unwrap();
+        assert!(!ran.get());
+        assert!(g.dead() && g.exited() && g.value().is_none());
+    });
+}
+
+#[test]
+fn kill_of_a_greenlet_woken_but_not_yet_resumed() {
+    each_backend(|| {
+        let ev = gevent::Event::new();
+        let returned = Rc::new(Cell::new(false));
+        let (e, r) = (ev.clone(), returned.clone());
+        let g = spawn(move || {
+            let _ = e.wait();
+            r.set(true);
+        });
+        sleep(Duration::ZERO);
+        assert!(!g.dead());
+        // Wake it, then kill it before it got to run.
+        ev.set();
+        g.kill().unwrap();
+        assert!(!returned.get(), "the woken greenlet ran on after the kill");
+        assert!(g.dead() && g.exited());
+    });
+}
+
+#[test]
+fn timeout_expiring_while_queued_is_raised_at_that_switch() {
+    each_backend(|| {
+        // The running greenlet yields in a loop, so whenever the hub polls
+        // (and the timer fires) it is queued to resume in its sleep(0).
+        let ran_after_expiry = Rc::new(Cell::new(0u32));
+        let t = gevent::Timeout::new(Some(Duration::ZERO));
+        let deadline = std::time::Instant::now() + BOUND;
+        let r = t.catch(|| {
+            while std::time::Instant::now() < deadline {
+                sleep(Duration::ZERO);
+                if t.fired() {
+                    ran_after_expiry.set(ran_after_expiry.get() + 1);
+                }
+            }
+        });
+        assert!(r.unwrap_err().is_timeout(), "the timeout never fired");
+        assert_eq!(
+            ran_after_expiry.get(),
+            0,
+            "sleep(0) returned normally after the timeout expired"
+        );
+    });
+}
+
+// Issue 8, item 7: GreenletExit is the value, not an exception.
+#[test]
+fn plain_kill_leaves_no_exception() {
+    each_backend(|| {
+        let g = spawn(|| sleep(LONG));
+        sleep(Duration::ZERO);
+        g.kill().unwrap();
+        assert!(g.successful() && g.exited());
+        assert!(g.error().is_none() && g.exception().is_none());
+        assert!(matches!(g.get(), Err(Error::GreenletExit)));
+        // A custom kill error is an exception.
+        let g = spawn(|| sleep(LONG));
+        sleep(Duration::ZERO);
+        g.kill_with(time_to_kill()).unwrap();
+        assert!(!g.successful() && !g.exited());
+        assert!(matches!(g.error(), Some(Error::Killed(_))));
+        // Killed before it started, and through the untyped handle.
+        let g = Greenlet::new(|| 1);
+        g.kill().unwrap();
+        assert!(g.handle().error().is_none() && g.handle().exited());
+        // A normal return did not exit.
+        let g = spawn(|| 1);
+        g.join().unwrap();
+        assert!(!g.exited() && g.error().is_none());
+    });
+}
+
+// Issue 8, item 4 (documented): a panic in a Drop run by a kill's unwind
+// aborts the process, as the docs of kill and Timeout say.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("drop panicked");
+    }
+}
+
+#[test]
+fn a_panic_in_drop_during_a_kill_aborts_the_process() {
+    if child().as_deref() == Some("drop-panic") {
+        let g = spawn(|| {
+            let _p = PanicsOnDrop;
+            sleep(LONG);
+        });
+        sleep(Duration::ZERO);
+        let _ = g.kill();
+        println!("not reached: the process survived");
+        return;
+    }
+    let out = run_child(
+        "a_panic_in_drop_during_a_kill_aborts_the_process",
+        "drop-panic",
+    );
+    assert!(!out.status.success());
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{:?}", out.status);
+    assert!(!stdout_of(&out).contains("not reached"));
 }

@@ -6,6 +6,7 @@
 mod gutil;
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
 
 use gevent::{Error, Local, joinall, sleep, spawn};
@@ -185,5 +186,104 @@ fn different_locals_nest() {
             g.get().unwrap(),
             (3, "set inside another with".to_string(), Some(1))
         );
+    });
+}
+
+// Issue 8, item 6: gevent's
+// test_locals_collected_when_unreferenced_even_in_running_greenlet.
+#[test]
+fn values_are_dropped_with_the_local_even_in_a_running_greenlet() {
+    each_backend(|| {
+        let drops = DropCounter::new();
+        let d = drops.clone();
+        // A long-lived greenlet that creates and drops Locals as it goes.
+        let g = spawn(move || {
+            for i in 0..10_000usize {
+                let l: Local<RefCell<Vec<DropToken>>> = Local::new(|| RefCell::new(Vec::new()));
+                // Drops so far: two per even round, one per odd one.
+                let base = i + i.div_ceil(2);
+                l.with(|v| v.borrow_mut().push(d.token()));
+                if i % 2 == 0 {
+                    l.set(RefCell::new(vec![d.token()]));
+                    assert_eq!(d.get(), base + 1, "set() drops the old value");
+                }
+                drop(l);
+                // Freed at once, while this greenlet keeps running.
+                assert_eq!(d.get(), base + 1 + usize::from(i % 2 == 0));
+                if i % 1000 == 0 {
+                    sleep(Duration::ZERO);
+                }
+            }
+            d.get()
+        });
+        assert_eq!(g.get().unwrap(), 15_000);
+
+        // The main greenlet too.
+        let before = drops.get();
+        let l: Local<DropToken> = Local::new(|| panic!("not called"));
+        l.set(drops.token());
+        drop(l);
+        assert_eq!(drops.get(), before + 1);
+    });
+}
+
+#[test]
+fn dropping_a_local_drops_every_parked_greenlets_value() {
+    each_backend(|| {
+        let drops = DropCounter::new();
+        let l: &'static Local<RefCell<Option<DropToken>>> = leak(Local::new(|| RefCell::new(None)));
+        let shared: Rc<RefCell<Option<Local<DropToken>>>> =
+            Rc::new(RefCell::new(Some(Local::new(|| panic!("not called")))));
+        let gs: Vec<_> = (0..50)
+            .map(|_| {
+                let (d, sh) = (drops.clone(), shared.clone());
+                spawn(move || {
+                    sh.borrow().as_ref().unwrap().set(d.token());
+                    l.with(|v| *v.borrow_mut() = Some(d.token()));
+                    sleep(Duration::from_millis(20));
+                    // The other Local still works; this one's value is gone.
+                    l.with(|v| v.borrow().is_some())
+                })
+            })
+            .collect();
+        sleep(Duration::from_millis(1));
+        assert_eq!(drops.get(), 0);
+        // Dropping the Local drops the 50 values of the still-parked greenlets.
+        drop(shared.borrow_mut().take());
+        assert_eq!(drops.get(), 50);
+        for g in &gs {
+            assert!(g.get().unwrap());
+        }
+        assert_eq!(drops.get(), 100);
+    });
+}
+
+#[test]
+fn a_long_lived_local_used_by_many_short_greenlets() {
+    each_backend(|| {
+        // The holder list is pruned as greenlets die: dropping the Local
+        // after many rounds drops only the live greenlets' values.
+        let drops = DropCounter::new();
+        let l: Rc<Local<DropToken>> = Rc::new(Local::new(|| panic!("not called")));
+        for _ in 0..20 {
+            let gs: Vec<_> = (0..100)
+                .map(|_| {
+                    let (d, l) = (drops.clone(), l.clone());
+                    spawn(move || l.set(d.token()))
+                })
+                .collect();
+            joinall(&gs, Some(BOUND)).unwrap();
+        }
+        assert_eq!(drops.get(), 2000);
+        let (d, l2) = (drops.clone(), l.clone());
+        let keeper = spawn(move || {
+            l2.set(d.token());
+            drop(l2);
+            sleep(LONG);
+        });
+        sleep(Duration::ZERO);
+        drop(l);
+        assert_eq!(drops.get(), 2001);
+        keeper.kill().unwrap();
     });
 }

@@ -856,3 +856,128 @@ fn many_connections() {
         assert_eq!(get(&srv), N);
     });
 }
+
+// ---------------------------------------------------------------------------
+// Issue 8, item 3: an accept failing with EMFILE lets other greenlets run,
+// so a naive retry loop cannot starve the hub. Run in a child process: it
+// lowers RLIMIT_NOFILE, which would break tests running alongside.
+
+const EMFILE_CHILD_ENV: &str = "GEVENT_TEST_EMFILE_CHILD";
+
+/// Uses up every fd the (lowered) limit allows; returns them to close later.
+fn exhaust_fds() -> Vec<std::fs::File> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on a struct we own.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut r), 0);
+        r.rlim_cur = 256.min(r.rlim_max);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &r), 0);
+    }
+    let mut files = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e}");
+                return files;
+            }
+        }
+    }
+}
+
+/// A naive accept loop (retry at once on any error) under EMFILE, beside
+/// a ticker greenlet: the ticker must keep ticking.
+fn naive_loop_under_emfile<S>(mut accept: impl FnMut() -> std::io::Result<S>) {
+    use std::cell::Cell;
+    let ticks = Rc::new(Cell::new(0u32));
+    let t = ticks.clone();
+    let ticker = spawn(move || {
+        loop {
+            gevent::sleep(Duration::from_millis(1));
+            t.set(t.get() + 1);
+        }
+    });
+    let started = std::time::Instant::now();
+    let mut errors = 0u64;
+    while ticks.get() < 20 && started.elapsed() < Duration::from_secs(10) {
+        match accept() {
+            Ok(_) => panic!("accepted although out of fds"),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e}");
+                errors += 1;
+            }
+        }
+    }
+    assert!(
+        ticks.get() >= 20,
+        "the ticker starved: {} ticks beside {errors} failing accepts",
+        ticks.get()
+    );
+    ticker.kill().unwrap();
+}
+
+fn emfile_child() {
+    for b in gevent::core::Loop::usable_backends().iter() {
+        println!("--- backend {b}");
+        gevent::run_on_backend(b, || {
+            // TCP: a pending connection keeps the listener readable.
+            let (l, a) = listener();
+            let _pending = std::net::TcpStream::connect(a).unwrap();
+            // Unix, the same.
+            let path = std::env::temp_dir().join(format!(
+                "gevent-emfile-{}-{}",
+                std::process::id(),
+                gevent::get_hub().loop_().backend()
+            ));
+            let _ = std::fs::remove_file(&path);
+            let ul = gevent::net::UnixListener::bind(&path).unwrap();
+            let _upending = std::os::unix::net::UnixStream::connect(&path).unwrap();
+            let mut saved = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit on a struct we own.
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut saved) };
+            let files = exhaust_fds();
+            naive_loop_under_emfile(|| l.incoming().next().unwrap());
+            naive_loop_under_emfile(|| ul.incoming().next().unwrap());
+            drop(files);
+            // SAFETY: restores the limit read above.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &saved) };
+            // With fds available again, the pending connections come in.
+            assert!(l.accept().is_ok());
+            assert!(ul.accept().is_ok());
+            let _ = std::fs::remove_file(&path);
+        })
+        .unwrap();
+    }
+    println!("emfile child done");
+}
+
+#[test]
+fn accept_out_of_fds_lets_other_greenlets_run() {
+    if std::env::var_os(EMFILE_CHILD_ENV).is_some() {
+        emfile_child();
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "accept_out_of_fds_lets_other_greenlets_run",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(EMFILE_CHILD_ENV, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("emfile child done"),
+        "child failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}

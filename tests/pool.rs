@@ -535,7 +535,6 @@ fn wait_available_and_full() {
         assert!(a.dead());
         pool.kill().unwrap();
         assert_eq!(pool.free_count(), 2);
-        assert!(Pool::new(0).is_err());
     });
 }
 
@@ -561,5 +560,67 @@ fn limit_many_lookups_to_n_at_a_time() {
         }
         assert_eq!(resolved, 300);
         assert_eq!(gauge.peak.get(), 20);
+    });
+}
+
+// Issue 8, item 8: gevent's TestPool0: a pool of size 0 is valid and
+// always full; what would wait forever fails at once instead.
+#[test]
+fn a_pool_of_size_zero_is_always_full() {
+    on_every_backend(|| {
+        let pool = Pool::new(0).unwrap();
+        assert_eq!(pool.size(), 0);
+        assert_eq!(pool.free_count(), 0);
+        assert!(pool.full());
+        assert_eq!(pool.wait_available().unwrap(), 0);
+        assert_eq!(
+            pool.wait_available_timeout(Duration::from_millis(10))
+                .unwrap(),
+            0
+        );
+        assert_eq!(pool.wait_available_timeout(Duration::MAX).unwrap(), 0);
+        // A ticker keeps the loop alive: spawning must still not hang.
+        let ticks = Rc::new(Cell::new(0u32));
+        let t = ticks.clone();
+        let ticker = gevent::spawn(move || {
+            loop {
+                gevent::sleep(Duration::from_millis(1));
+                t.set(t.get() + 1);
+            }
+        });
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        assert!(matches!(
+            pool.spawn(move || r.set(true)),
+            Err(Error::LoopExit)
+        ));
+        assert!(matches!(pool.apply(|| 1), Err(Error::LoopExit)));
+        assert!(pool.try_spawn(|| ()).is_err());
+        let other = gevent::spawn(|| ());
+        assert!(matches!(pool.add(&other), Err(Error::LoopExit)));
+        assert!(matches!(
+            pool.add_timeout(&other, Duration::from_millis(5)),
+            Err(Error::Timeout)
+        ));
+        assert!(pool.try_add(&other).is_err());
+        assert!(matches!(pool.map(0..3, |i| i), Err(Error::LoopExit)));
+        let items: Vec<_> = pool.imap(0..3, |i| i).collect();
+        assert!(
+            matches!(items.as_slice(), [Err(Error::LoopExit)]),
+            "{}",
+            items.len()
+        );
+        let items: Vec<_> = pool.imap_unordered(0..3, |i| i).collect();
+        assert!(
+            matches!(items.as_slice(), [Err(Error::LoopExit)]),
+            "{}",
+            items.len()
+        );
+        assert!(pool.is_empty());
+        pool.join().unwrap();
+        gevent::sleep(Duration::from_millis(5));
+        assert!(!ran.get());
+        assert!(ticks.get() > 0);
+        ticker.kill().unwrap();
     });
 }

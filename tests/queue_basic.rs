@@ -406,3 +406,125 @@ fn iteration_ends_at_shutdown_and_reports_loop_exit() {
     ));
     assert!(it.next().is_none());
 }
+
+// Issue 8, item 9: gevent's TestChannel.test_send and test_wait orders.
+#[test]
+fn channel_send_order_is_gevents() {
+    each_backend(|| {
+        let ch = Channel::new();
+        let events = Rc::new(RefCell::new(Vec::<String>::new()));
+        let (c, e) = (ch.clone(), events.clone());
+        let g = spawn(move || {
+            let v: String = c.get().unwrap();
+            e.borrow_mut().push(v);
+            let v = c.get().unwrap();
+            e.borrow_mut().push(v);
+        });
+        events.borrow_mut().push("sending".into());
+        ch.put("hello".to_string()).unwrap();
+        events.borrow_mut().push("sent hello".into());
+        ch.put("world".to_string()).unwrap();
+        events.borrow_mut().push("sent world".into());
+        assert_eq!(
+            *events.borrow(),
+            ["sending", "hello", "sent hello", "world", "sent world"]
+        );
+        g.join_timeout(LONG).unwrap();
+        assert!(g.successful());
+    });
+}
+
+#[test]
+fn channel_wait_order_is_gevents() {
+    each_backend(|| {
+        let ch = Channel::new();
+        let events = Rc::new(RefCell::new(Vec::<String>::new()));
+        let (c, e) = (ch.clone(), events.clone());
+        let g = spawn(move || {
+            e.borrow_mut().push("sending hello".into());
+            c.put("hello".to_string()).unwrap();
+            e.borrow_mut().push("sending world".into());
+            c.put("world".to_string()).unwrap();
+            e.borrow_mut().push("sent world".into());
+        });
+        events.borrow_mut().push("waiting".into());
+        let v = ch.get().unwrap();
+        events.borrow_mut().push(v);
+        let v = ch.get().unwrap();
+        events.borrow_mut().push(v);
+        assert_eq!(
+            *events.borrow(),
+            [
+                "waiting",
+                "sending hello",
+                "hello",
+                "sending world",
+                "world"
+            ]
+        );
+        g.join_timeout(LONG).unwrap();
+        assert_eq!(events.borrow().last().unwrap(), "sent world");
+    });
+}
+
+#[test]
+fn channel_handoffs_lose_and_duplicate_nothing_under_kills_and_timeouts() {
+    each_backend(|| {
+        const PER: u32 = 200;
+        let ch: Channel<u32> = Channel::new();
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let returned = Rc::new(RefCell::new(Vec::new()));
+        let putters: Vec<_> = (0..3u32)
+            .map(|p| {
+                let (ch, returned) = (ch.clone(), returned.clone());
+                spawn(move || {
+                    for i in 0..PER {
+                        let item = p * PER + i;
+                        let r = if i % 3 == 0 {
+                            ch.put_timeout(item, Duration::from_micros(50))
+                        } else {
+                            ch.put_timeout(item, LONG)
+                        };
+                        if let Err(e) = r {
+                            returned.borrow_mut().push(e.into_item());
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut getters = Vec::new();
+        let mut round = 0u32;
+        let deadline = std::time::Instant::now() + LONG;
+        while putters.iter().any(|p| !p.dead()) && std::time::Instant::now() < deadline {
+            round += 1;
+            let (ch2, got2) = (ch.clone(), got.clone());
+            let g = spawn(move || {
+                for _ in 0..5 {
+                    match ch2.get_timeout(Duration::from_micros(100)) {
+                        Ok(v) => got2.borrow_mut().push(v),
+                        Err(_) => sleep(Duration::ZERO),
+                    }
+                }
+            });
+            if round % 4 == 0 {
+                // Killed wherever it is: parked, woken with an item, or
+                // queued to resume.
+                sleep(Duration::ZERO);
+                g.kill_nowait();
+            }
+            getters.push(g);
+            sleep(Duration::ZERO);
+        }
+        joinall(&putters, Some(LONG)).unwrap();
+        joinall(&getters, Some(LONG)).unwrap();
+        // Items a killed getter handed back wait in the channel.
+        while let Ok(v) = ch.try_get() {
+            got.borrow_mut().push(v);
+        }
+        let mut all: Vec<u32> = got.borrow().clone();
+        all.extend(returned.borrow().iter().copied());
+        all.sort_unstable();
+        assert_eq!(all, (0..3 * PER).collect::<Vec<_>>(), "lost or duplicated");
+        assert_eq!(ch.waiting(), (0, 0));
+    });
+}

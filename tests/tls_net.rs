@@ -261,3 +261,42 @@ fn examples_selftest() {
         assert_eq!(x.alpn.as_deref(), Some("echo/1"));
     });
 }
+
+// Issue 8, item 2: TLS over sockets whose timeouts are Duration::MAX (no
+// deadline) handshakes and exchanges data without a panic.
+#[test]
+fn tls_with_duration_max_socket_timeouts() {
+    let pems = LocalhostPems::new();
+    each_backend(move || {
+        let acc = pems.acceptor();
+        let connector = pems.connector();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = gevent::spawn(move || -> std::io::Result<Vec<u8>> {
+            let (sock, _) = listener.accept()?;
+            sock.set_read_timeout(Some(Duration::MAX))?;
+            sock.set_write_timeout(Some(Duration::MAX))?;
+            let mut tls = acc.accept(sock)?;
+            let mut got = [0u8; 5];
+            tls.read_exact(&mut got)?;
+            tls.write_all(&got)?;
+            tls.shutdown()?;
+            Ok(got.to_vec())
+        });
+        let sock = TcpStream::connect_timeout(&addr, Duration::MAX).unwrap();
+        sock.set_read_timeout(Some(Duration::MAX)).unwrap();
+        sock.set_write_timeout(Some(Duration::MAX)).unwrap();
+        let back = gevent::with_timeout(Duration::MAX, || -> std::io::Result<Vec<u8>> {
+            let mut tls = connector.connect("localhost", sock)?;
+            assert_eq!(tls.get_ref().read_timeout()?, Some(Duration::MAX));
+            tls.write_all(b"hello")?;
+            let mut back = Vec::new();
+            tls.read_to_end(&mut back)?;
+            Ok(back)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(back, b"hello");
+        assert_eq!(server.take().unwrap().unwrap(), b"hello");
+    });
+}

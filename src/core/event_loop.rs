@@ -15,9 +15,27 @@ use std::time::Duration;
 
 use libev_sys as ffi;
 
+use crate::time::to_tstamp;
+
 use super::{Backend, Backends, Events, signals};
 
 /// How [`Loop::break_loop`] unwinds nested [`Loop::run`] calls.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::core::{Break, Loop, Timer};
+/// use std::time::Duration;
+/// let lp = Loop::new()?;
+/// // A repeating timer would keep the loop running for ever: break out.
+/// let t = Timer::new(&lp, Duration::ZERO, Duration::from_millis(1), |w, _| {
+///     w.loop_().break_loop(Break::One);
+/// });
+/// t.start()?;
+/// lp.run();
+/// assert!(t.is_active()); // still repeating; run just returned
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Break {
     /// Cancel an earlier break request (`EVBREAK_CANCEL`).
@@ -503,7 +521,7 @@ impl Loop {
         #[cfg(all(feature = "monkey", target_os = "linux"))]
         let _in_libev = crate::monkey::Suppress::enter();
         // SAFETY: no preconditions.
-        unsafe { ffi::ev_sleep(d.as_secs_f64()) }
+        unsafe { ffi::ev_sleep(to_tstamp(d)) }
     }
 
     /// Adds a reference: the loop does not return from `run` while the
@@ -648,7 +666,7 @@ impl Loop {
     /// ```
     pub fn set_io_collect_interval(&self, interval: Duration) {
         // SAFETY: valid loop pointer; non-negative interval.
-        unsafe { ffi::ev_set_io_collect_interval(self.as_ptr(), interval.as_secs_f64()) }
+        unsafe { ffi::ev_set_io_collect_interval(self.as_ptr(), to_tstamp(interval)) }
     }
 
     /// Lets timers be delayed up to `interval` to batch them
@@ -661,7 +679,7 @@ impl Loop {
     /// ```
     pub fn set_timeout_collect_interval(&self, interval: Duration) {
         // SAFETY: valid loop pointer; non-negative interval.
-        unsafe { ffi::ev_set_timeout_collect_interval(self.as_ptr(), interval.as_secs_f64()) }
+        unsafe { ffi::ev_set_timeout_collect_interval(self.as_ptr(), to_tstamp(interval)) }
     }
 
     /// Re-initialises the kernel state after `fork()` in the child
@@ -825,7 +843,9 @@ impl Loop {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a negative fd or bad event bits.
+    /// `InvalidInput` for bad event bits, a negative fd or one beyond what
+    /// the loop indexes (see [`Io::new`](super::Io::new)); `EBADF` for an
+    /// fd that is not open.
     ///
     /// # Examples
     ///
@@ -848,7 +868,7 @@ impl Loop {
         cb: F,
     ) -> io::Result<()> {
         if let Some(fd) = fd {
-            super::io::check_fd_events(fd, events)?;
+            super::io::check_new_fd_events(fd, events)?;
         }
         struct Once {
             lp: Weak<LoopInner>,
@@ -869,7 +889,7 @@ impl Loop {
             lp: Rc::downgrade(&self.inner),
             cb: Box::new(cb),
         }));
-        let t = timeout.map_or(-1.0, |d| d.as_secs_f64());
+        let t = timeout.map_or(-1.0, to_tstamp);
         // SAFETY: valid loop; `arg` stays alive until once_cb frees it.
         unsafe {
             ffi::ev_once(

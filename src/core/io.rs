@@ -9,14 +9,101 @@ use libev_sys as ffi;
 use super::watcher::{WatcherCell, common_methods, watcher_kind};
 use super::{Events, Loop};
 
-/// Checks an fd and an io event mask the way libev would assert on them.
-pub(crate) fn check_fd_events(fd: RawFd, events: Events) -> io::Result<()> {
+/// The absolute ceiling on file descriptor numbers handed to libev:
+/// 2^24 (16,777,216). libev sizes its per-loop fd table (and the poll,
+/// select and linuxaio backends their own arrays) by the highest fd number
+/// it has seen, at 16 bytes or more per entry, so one watcher on fd 2^28
+/// makes it allocate gigabytes (a crash when that fails, a hang while the
+/// system swaps). No process reaches 2^24 open files under Linux's default
+/// `fs.nr_open` (2^20).
+pub(crate) const FD_CEILING: RawFd = 1 << 24;
+
+/// The highest fd number (exclusive) a loop may be asked to index: the
+/// process's hard `RLIMIT_NOFILE` (every fd the process can have opened is
+/// below its soft limit, which cannot exceed the hard one), capped at
+/// [`FD_CEILING`].
+pub(crate) fn fd_limit() -> RawFd {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills in the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return FD_CEILING;
+    }
+    let limit = r.rlim_max.max(r.rlim_cur);
+    if limit == libc::RLIM_INFINITY || limit >= FD_CEILING as libc::rlim_t {
+        FD_CEILING
+    } else {
+        limit as RawFd
+    }
+}
+
+/// `InvalidInput` for a negative fd or one at or beyond the ceiling (no
+/// system call).
+fn check_fd_range(fd: RawFd) -> io::Result<()> {
     if fd < 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("invalid file descriptor {fd}: must not be negative"),
         ));
     }
+    if fd >= FD_CEILING {
+        return Err(fd_too_large(fd, FD_CEILING));
+    }
+    Ok(())
+}
+
+/// `InvalidInput` if `fd` is negative or not below [`fd_limit`].
+pub(crate) fn check_fd_number(fd: RawFd) -> io::Result<()> {
+    check_fd_range(fd)?;
+    let limit = fd_limit();
+    if fd >= limit {
+        return Err(fd_too_large(fd, limit));
+    }
+    Ok(())
+}
+
+fn fd_too_large(fd: RawFd, limit: RawFd) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "invalid file descriptor {fd}: beyond what an event loop indexes (limit {limit}: the hard RLIMIT_NOFILE, at most 2^24)"
+        ),
+    )
+}
+
+/// Checks that `fd` can be handed to libev: `InvalidInput` if negative or
+/// not below [`fd_limit`] (libev would size its tables by it), the `EBADF`
+/// error (naming the fd) if it is not open.
+pub(crate) fn check_fd_open(fd: RawFd) -> io::Result<()> {
+    check_fd_number(fd)?;
+    // SAFETY: F_GETFD only reads the descriptor flags; any number is fine.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(
+            e.kind(),
+            format!("file descriptor {fd} is not open: {e}"),
+        ));
+    }
+    Ok(())
+}
+
+/// [`check_fd_open`] and [`check_events`]: for a new fd given to libev.
+pub(crate) fn check_new_fd_events(fd: RawFd, events: Events) -> io::Result<()> {
+    check_events(events)?;
+    check_fd_open(fd)
+}
+
+/// Checks an fd's range and an io event mask the way libev would assert
+/// on them (no system call: for an fd already checked by
+/// [`check_new_fd_events`], or one libev bounds-checks itself).
+pub(crate) fn check_fd_events(fd: RawFd, events: Events) -> io::Result<()> {
+    check_fd_range(fd)?;
+    check_events(events)
+}
+
+fn check_events(events: Events) -> io::Result<()> {
     if events.bits() & !(ffi::EV_READ | ffi::EV_WRITE) != 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -73,9 +160,13 @@ impl Io {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a negative fd or event bits other than READ/WRITE.
-    /// A watcher on an fd that is not open gets [`Events::ERROR`] once
-    /// started, and libev stops it.
+    /// `InvalidInput` for event bits other than READ/WRITE, a negative fd,
+    /// or an fd number the loop should not index: at or beyond the
+    /// process's hard `RLIMIT_NOFILE`, and in any case beyond 2^24 (libev
+    /// sizes its fd tables by the highest fd number, so a huge one would
+    /// make it allocate gigabytes). The `EBADF` error for an fd that is not
+    /// open. A watcher whose fd is closed later (after this check) gets
+    /// [`Events::ERROR`] once started, and libev stops it.
     ///
     /// # Examples
     ///
@@ -84,6 +175,8 @@ impl Io {
     /// let lp = Loop::new()?;
     /// assert!(Io::new(&lp, -1, Events::READ, |_, _| {}).is_err());
     /// assert!(Io::new(&lp, 0, Events::TIMER, |_, _| {}).is_err());
+    /// let e = Io::new(&lp, i32::MAX, Events::READ, |_, _| {}).err().unwrap();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new<F: FnMut(&Io, Events) + 'static>(
@@ -92,7 +185,7 @@ impl Io {
         events: Events,
         cb: F,
     ) -> io::Result<Io> {
-        check_fd_events(fd, events)?;
+        check_new_fd_events(fd, events)?;
         let inner = WatcherCell::new(lp, Some(Box::new(cb)), |w| {
             // SAFETY: fresh, inactive watcher.
             unsafe { ffi::ev_io_set(w, fd, events.bits()) }
@@ -130,7 +223,8 @@ impl Io {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if the watcher is active or the arguments are invalid.
+    /// `InvalidInput` if the watcher is active or the arguments are invalid,
+    /// `EBADF` if `fd` is not open; as for [`new`](Io::new).
     ///
     /// # Examples
     ///
@@ -142,7 +236,7 @@ impl Io {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set(&self, fd: RawFd, events: Events) -> io::Result<()> {
-        check_fd_events(fd, events)?;
+        check_new_fd_events(fd, events)?;
         self.inner.ensure_inactive("change the fd")?;
         // SAFETY: inactive watcher.
         unsafe { ffi::ev_io_set(self.inner.raw(), fd, events.bits()) };
@@ -173,4 +267,8 @@ impl Io {
     }
 }
 
-common_methods!(Io);
+common_methods!(
+    Io,
+    "# let lp = Loop::new()?;\n# use std::os::fd::AsRawFd;\n# let (a, _b) = std::os::unix::net::UnixStream::pair()?;\n",
+    "Io::new(&lp, a.as_raw_fd(), Events::READ, |_, _| {})?"
+);

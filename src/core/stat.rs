@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use libev_sys as ffi;
 
+use crate::time::{from_tstamp, to_tstamp};
+
 use super::watcher::{WatcherCell, common_methods, watcher_kind};
 use super::{Events, Loop};
 
@@ -93,7 +95,7 @@ impl Stat {
         let inner = WatcherCell::new(lp, Some(Box::new(cb)), |w| {
             // SAFETY: fresh, inactive watcher; the CString is kept in
             // `extra` below for the watcher's whole life.
-            unsafe { ffi::ev_stat_set(w, ptr, interval.as_secs_f64()) }
+            unsafe { ffi::ev_stat_set(w, ptr, to_tstamp(interval)) }
         });
         *inner.extra.borrow_mut() = Some(Box::new(StatPath { _c: c, path }));
         Ok(Stat { inner })
@@ -136,7 +138,7 @@ impl Stat {
         self.inner.ensure_inactive("change the path")?;
         // SAFETY: inactive watcher; the new CString replaces the old one in
         // `extra` (no one points at the old one once inactive).
-        unsafe { ffi::ev_stat_set(self.inner.raw(), c.as_ptr(), interval.as_secs_f64()) };
+        unsafe { ffi::ev_stat_set(self.inner.raw(), c.as_ptr(), to_tstamp(interval)) };
         *self.inner.extra.borrow_mut() = Some(Box::new(StatPath { _c: c, path }));
         Ok(())
     }
@@ -152,7 +154,7 @@ impl Stat {
     /// ```
     pub fn interval(&self) -> Duration {
         // SAFETY: reading our own struct.
-        Duration::from_secs_f64(unsafe { (*self.inner.raw()).interval }.max(0.0))
+        from_tstamp(unsafe { (*self.inner.raw()).interval })
     }
 
     /// The attributes seen last, `None` if the path did not exist.
@@ -199,4 +201,8 @@ impl Stat {
     }
 }
 
-common_methods!(Stat);
+common_methods!(
+    Stat,
+    "# let lp = Loop::new()?;\n",
+    "Stat::new(&lp, \"/\", Duration::ZERO, |_, _| {})?"
+);

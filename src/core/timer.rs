@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use libev_sys as ffi;
 
+use crate::time::{from_tstamp, to_tstamp};
+
 use super::watcher::{WatcherCell, common_methods, watcher_kind};
 use super::{Events, Loop};
 
@@ -65,7 +67,7 @@ impl Timer {
     ) -> Timer {
         let inner = WatcherCell::new(lp, Some(Box::new(cb)), |w| {
             // SAFETY: fresh, inactive watcher; Durations are non-negative.
-            unsafe { ffi::ev_timer_set(w, after.as_secs_f64(), repeat.as_secs_f64()) }
+            unsafe { ffi::ev_timer_set(w, to_tstamp(after), to_tstamp(repeat)) }
         });
         Timer { inner }
     }
@@ -89,7 +91,7 @@ impl Timer {
     pub fn set(&self, after: Duration, repeat: Duration) -> io::Result<()> {
         self.inner.ensure_inactive("change the timeout")?;
         // SAFETY: inactive watcher.
-        unsafe { ffi::ev_timer_set(self.inner.raw(), after.as_secs_f64(), repeat.as_secs_f64()) };
+        unsafe { ffi::ev_timer_set(self.inner.raw(), to_tstamp(after), to_tstamp(repeat)) };
         Ok(())
     }
 
@@ -104,7 +106,7 @@ impl Timer {
     /// ```
     pub fn repeat(&self) -> Duration {
         // SAFETY: reading our own struct.
-        Duration::from_secs_f64(unsafe { (*self.inner.raw()).repeat }.max(0.0))
+        from_tstamp(unsafe { (*self.inner.raw()).repeat })
     }
 
     /// Changes the repeat interval; allowed at any time, it takes effect at
@@ -121,7 +123,7 @@ impl Timer {
     pub fn set_repeat(&self, repeat: Duration) {
         // SAFETY: libev reads `repeat` only at expiry/again; we are on the
         // loop's thread, so no concurrent access.
-        unsafe { (*self.inner.raw()).repeat = repeat.as_secs_f64() };
+        unsafe { (*self.inner.raw()).repeat = to_tstamp(repeat) };
     }
 
     /// Restarts a repeating timer from now, or stops it if `repeat` is zero
@@ -159,8 +161,12 @@ impl Timer {
         }
         // SAFETY: valid loop and active timer.
         let r = unsafe { ffi::ev_timer_remaining(self.inner.lp.as_ptr(), self.inner.raw()) };
-        Duration::from_secs_f64(r.max(0.0))
+        from_tstamp(r)
     }
 }
 
-common_methods!(Timer);
+common_methods!(
+    Timer,
+    "# let lp = Loop::new()?;\n",
+    "Timer::new(&lp, Duration::from_secs(60), Duration::ZERO, |_, _| {})"
+);

@@ -67,13 +67,13 @@ pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
         .filter(|p| p.fd() >= 0 && !p.events().is_empty())
         .map(|p| (p.fd(), p.events()))
         .collect();
-    let deadline = timeout.map(|d| std::time::Instant::now() + d);
+    let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
     loop {
         let remaining = match deadline {
             None => None,
-            Some(dl) => match dl.checked_duration_since(std::time::Instant::now()) {
-                Some(r) if !r.is_zero() => Some(r),
-                _ => return poll_now(fds),
+            Some((dl, d)) => match crate::time::time_left(dl, d) {
+                r if r.is_zero() => return poll_now(fds),
+                r => Some(r),
             },
         };
         let ready = wait_any(&watch, remaining)?;

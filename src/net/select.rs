@@ -18,7 +18,8 @@ use super::poll::{poll, select_events};
 ///
 /// # Errors
 ///
-/// `InvalidInput` for a negative descriptor; `EBADF` for one that is not
+/// `InvalidInput` for a negative descriptor or one at or beyond the
+/// process's hard `RLIMIT_NOFILE` (at most 2^24, what a loop indexes); `EBADF` for one that is not
 /// open; the hub's errors when the caller cannot block.
 ///
 /// # Examples
@@ -47,11 +48,9 @@ pub fn select(
     for &fd in write {
         fds.push(PollFd::new(fd, select_events(false, true)));
     }
-    if let Some(&fd) = read.iter().chain(write).find(|&&fd| fd < 0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid file descriptor {fd}: must not be negative"),
-        ));
+    for &fd in read.iter().chain(write) {
+        // Negative, or beyond what a loop indexes: InvalidInput.
+        crate::core::io::check_fd_number(fd)?;
     }
     poll(&mut fds, timeout)?;
     if let Some(p) = fds.iter().find(|p| p.is_invalid()) {

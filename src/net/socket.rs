@@ -440,7 +440,7 @@ impl Socket {
         on_shutdown: Option<fn() -> io::Result<R>>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        let mut deadline: Option<Instant> = None;
+        let mut deadline: Option<Option<Instant>> = None;
         let mut woken = false;
         loop {
             if try_now {
@@ -461,12 +461,14 @@ impl Socket {
             let remaining = match timeout {
                 None => None,
                 Some(d) => {
-                    let now = Instant::now();
-                    let dl = *deadline.get_or_insert(now + d);
-                    if now >= dl {
+                    // Set on the first wait; `None` inside: too far to
+                    // represent, so it never runs out.
+                    let dl = *deadline.get_or_insert_with(|| crate::time::deadline_after(d));
+                    let left = crate::time::time_left(dl, d);
+                    if left.is_zero() {
                         return Err(on_timeout());
                     }
-                    Some(dl - now)
+                    Some(left)
                 }
             };
             if self.wait(dir, remaining)? == Waited::TimedOut {
@@ -636,6 +638,26 @@ pub(crate) fn new_socket(
     let s = socket2::Socket::new(domain, ty, protocol)?;
     s.set_nonblocking(true)?;
     Ok(s)
+}
+
+/// After an `accept` failed: if it failed for lack of resources
+/// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), lets every other greenlet,
+/// timer and I/O callback run before the caller gets the error. Such a
+/// failure leaves the connection pending, so the listener stays readable
+/// and a retry loop would never park: without this, a plain
+/// `for c in listener.incoming()` loop that skips errors would starve the
+/// hub. The wait is one trip through the event loop (a zero timer, so the
+/// hub polls before resuming the caller), not a back-off. A kill or
+/// timeout pending for the caller is raised here.
+pub(crate) fn yield_after_accept_error(e: &io::Error) {
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    ) {
+        // A greenlet that cannot block (the hub, unwinding) just gets the
+        // error.
+        let _ = crate::greenlet::try_sleep(Duration::from_nanos(1));
+    }
 }
 
 /// Takes an accepted std socket (blocking, close-on-exec) over.

@@ -8,7 +8,7 @@ use socket2::{Domain, Protocol, Type};
 
 use super::common::socket_common;
 use super::resolve::each_addr;
-use super::socket::{Dir, Socket, accepted, new_socket};
+use super::socket::{Dir, Socket, accepted, new_socket, yield_after_accept_error};
 use super::{Incoming, TcpStream, ToSocketAddrs};
 
 /// The listen backlog of [`TcpListener::bind`] (the kernel caps it at
@@ -87,6 +87,34 @@ impl TcpListener {
         })
     }
 
+    /// Like [`bind`](TcpListener::bind), with room for `backlog` pending
+    /// connections (`bind` uses 1024; the kernel caps it at
+    /// `net.core.somaxconn`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a negative backlog; as for
+    /// [`bind`](TcpListener::bind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent::net::TcpListener::bind_with_backlog("127.0.0.1:0", 4096)?;
+    /// # let _ = l;
+    /// assert!(gevent::net::TcpListener::bind_with_backlog("127.0.0.1:0", -5).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with_backlog<A: ToSocketAddrs>(addr: A, backlog: i32) -> io::Result<TcpListener> {
+        super::check_backlog(backlog)?;
+        each_addr(&addr, |a| {
+            let s = new_socket(Domain::for_address(*a), Type::STREAM, Some(Protocol::TCP))?;
+            s.set_reuse_address(true)?;
+            s.bind(&(*a).into())?;
+            s.listen(backlog)?;
+            Ok(TcpListener::from_socket(Socket::new(s.into())))
+        })
+    }
+
     /// The local address.
     ///
     /// # Errors
@@ -114,6 +142,12 @@ impl TcpListener {
     /// handle (accept on a [`try_clone`](Self::try_clone) instead);
     /// `accept`'s errors (such as too many open files).
     ///
+    /// An accept that fails for lack of resources (`EMFILE`, `ENFILE`,
+    /// `ENOBUFS`, `ENOMEM`) first lets every other greenlet, timer and I/O
+    /// callback run (one trip through the event loop), so a loop that
+    /// retries at once cannot starve the rest of the program; add a
+    /// back-off of your own to avoid spinning.
+    ///
     /// # Examples
     ///
     /// ```
@@ -126,9 +160,12 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, a) = self.sock.io(Dir::Read, || {
-            self.sock.std::<std::net::TcpListener>()?.accept()
-        })?;
+        let (s, a) = self
+            .sock
+            .io(Dir::Read, || {
+                self.sock.std::<std::net::TcpListener>()?.accept()
+            })
+            .inspect_err(yield_after_accept_error)?;
         Ok((TcpStream::from_socket(accepted(s)?), a))
     }
 

@@ -11,24 +11,10 @@ use std::time::Duration;
 use crate::core::{Events, Io, Timer};
 use crate::hub::{self, Waker, hub_inner};
 
-/// `InvalidInput` for a negative descriptor, the `EBADF` error (with the
-/// number) for one that is not open.
+/// `InvalidInput` for a negative descriptor or one beyond what the loop
+/// indexes, the `EBADF` error (with the number) for one that is not open.
 pub(crate) fn check_fd(fd: RawFd) -> io::Result<()> {
-    if fd < 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid file descriptor {fd}: must not be negative"),
-        ));
-    }
-    // SAFETY: F_GETFD only reads the descriptor flags; any number is fine.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        let e = io::Error::last_os_error();
-        return Err(io::Error::new(
-            e.kind(),
-            format!("file descriptor {fd} is not open: {e}"),
-        ));
-    }
-    Ok(())
+    crate::core::io::check_fd_open(fd)
 }
 
 /// Waits until one of `fds` is ready for its events or `timeout` runs
@@ -106,7 +92,8 @@ fn timed_out() -> io::Error {
 /// # Errors
 ///
 /// `TimedOut` when the time runs out; `InvalidInput` for a negative
-/// descriptor; `EBADF` (`Uncategorized`) for one that is not open; the
+/// descriptor or one beyond what a loop indexes (the hard
+/// `RLIMIT_NOFILE`, at most 2^24); `EBADF` (`Uncategorized`) for one that is not open; the
 /// hub's errors when the caller cannot block.
 ///
 /// # Examples

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use libev_sys as ffi;
 
-use crate::core::io::check_fd_events;
+use crate::core::io::check_new_fd_events;
 use crate::core::{Events, Loop, Timer};
 use crate::greenlet::state::State;
 use crate::hub::{self, hub_inner};
@@ -152,7 +152,7 @@ impl WaitSlot {
     #[cold]
     #[inline(never)]
     fn setup_io(&self, fd: RawFd, events: Events) -> io::Result<&Loop> {
-        check_fd_events(fd, events)?;
+        check_new_fd_events(fd, events)?;
         let lp = hub_inner().loop_().clone();
         let w = self.io.get();
         // SAFETY: the watcher was never started (zeroed, inactive), so it
@@ -186,7 +186,7 @@ impl WaitSlot {
         self.restore_ref(lp);
         if !self.is_active() {
             // SAFETY: valid loop; the watcher is initialised (setup_io) and
-            // inactive; its fd and events passed check_fd_events.
+            // inactive; its fd and events passed check_new_fd_events.
             unsafe { ffi::ev_io_start(lp.as_ptr(), self.io.get()) };
         }
     }

@@ -104,6 +104,14 @@ impl<'a, T: 'static, E: From<Error>> Engine<'a, T, E> {
                     None if self.ticket.is_some() => return, // still queued
                     None => match self.members.try_acquire() {
                         Some(s) => Some(s),
+                        None if self.members.size() == 0 => {
+                            // A pool of size 0 can never run an item: end
+                            // the iteration with LoopExit instead of
+                            // waiting forever for a slot.
+                            self.input_error = Some((self.taken, Error::LoopExit.into()));
+                            self.source = None;
+                            return;
+                        }
                         None => {
                             self.ticket = Some(self.members.request(&self.arrivals.consumer));
                             return;

@@ -274,6 +274,14 @@ impl Members {
         if let Some(g) = self.try_acquire() {
             return Ok(g);
         }
+        if self.size() == 0 {
+            // A pool of size 0 never has a slot: waiting could only end
+            // with the timeout, or never (gevent blocks forever there).
+            return Err(match timeout {
+                Some(_) => Error::Timeout,
+                None => Error::LoopExit,
+            });
+        }
         check_can_block()?;
         let cell = WakeCell::new_rc();
         let ticket = self.request(&cell);
@@ -317,7 +325,9 @@ impl Members {
         let Some(s) = &self.slots else {
             return Ok(usize::MAX);
         };
-        if self.free_count() > 0 {
+        if self.free_count() > 0 || s.size == 0 {
+            // A pool of size 0 is always full and always will be: 0 at
+            // once (gevent would wait out the timeout, or forever).
             return Ok(self.free_count());
         }
         check_can_block()?;

@@ -49,23 +49,29 @@ pub struct Pool {
 impl Pool {
     /// A pool of `size` slots.
     ///
+    /// A pool of size 0 is valid, as in gevent: it is always
+    /// [`full`](Pool::full), [`free_count`](Pool::free_count) is 0 and
+    /// [`wait_available`](Pool::wait_available) returns 0 at once. Nothing
+    /// can ever run in it, so where gevent would block forever this fails
+    /// at once instead of hanging: [`spawn`](Pool::spawn),
+    /// [`add`](Pool::add), [`apply`](Pool::apply) and the `map`/`imap`
+    /// family with [`Error::LoopExit`], their timed forms with
+    /// [`Error::Timeout`], and `try_*` with [`PoolFull`].
+    ///
     /// # Errors
     ///
-    /// `InvalidInput` if `size` is 0 (nothing could ever run).
+    /// None today; the `Result` is kept for API stability.
     ///
     /// ```
     /// let pool = gevent::pool::Pool::new(4)?;
     /// assert_eq!((pool.size(), pool.free_count()), (4, 4));
-    /// assert!(gevent::pool::Pool::new(0).is_err());
-    /// # Ok::<(), std::io::Error>(())
+    /// let empty = gevent::pool::Pool::new(0)?;
+    /// assert!(empty.full());
+    /// assert_eq!(empty.wait_available()?, 0);
+    /// assert!(matches!(empty.spawn(|| ()), Err(gevent::Error::LoopExit)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(size: usize) -> io::Result<Pool> {
-        if size == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "a pool needs at least one slot (size 0 given)",
-            ));
-        }
         Ok(Pool {
             members: Members::new(Some(size)),
         })

@@ -14,6 +14,12 @@ use super::{Iter, PutError, QueueError};
 /// [`try_put`](Channel::try_put) succeeds only if a getter is already
 /// waiting, [`try_get`](Channel::try_get) only if a putter is.
 ///
+/// Switch order is gevent's: a [`put`](Channel::put) that hands its item
+/// to a waiting getter switches to that getter first and resumes the
+/// putter only after the getter blocks or finishes (gevent's
+/// `TestChannel.test_send`/`test_wait` orders). A getter that takes the
+/// item of a blocked putter runs on, the putter resumes later.
+///
 /// Both sides are served in arrival order; no item is lost or duplicated
 /// when a waiting greenlet times out or is killed (a putter that gives up
 /// gets its item back in the [`PutError`]).
@@ -55,7 +61,9 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Hands an item to a getter, waiting as long as it takes for one.
+    /// Hands an item to a getter, waiting as long as it takes for one. If
+    /// a getter is already waiting, it gets the item and runs before this
+    /// call returns (the putter yields to it, as in gevent).
     ///
     /// # Errors
     ///
@@ -270,5 +278,54 @@ impl<'a, T> IntoIterator for &'a Channel<T> {
 
     fn into_iter(self) -> Iter<'a, T> {
         self.iter()
+    }
+}
+
+impl<T> Channel<T> {
+    /// Registers `callback` to run once, in the hub, when a putter is
+    /// waiting (so a get would not wait) or the channel is shut down:
+    /// gevent's `rawlink`. It must not block.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let ch: gevent::queue::Channel<u8> = gevent::queue::Channel::new();
+    /// let seen = Rc::new(Cell::new(false));
+    /// let s = seen.clone();
+    /// ch.rawlink(move || s.set(true));
+    /// let tx = ch.clone();
+    /// gevent::spawn(move || tx.put(1));
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(seen.get());
+    /// assert_eq!(ch.get().unwrap(), 1);
+    /// ```
+    pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> crate::LinkId {
+        self.core
+            .links
+            .add(Box::new(callback), self.core.get_ready())
+    }
+
+    /// Removes a callback added with [`rawlink`](Channel::rawlink) that
+    /// has not run yet; returns whether it was removed.
+    ///
+    /// ```
+    /// let ch: gevent::queue::Channel<u8> = gevent::queue::Channel::new();
+    /// let id = ch.rawlink(|| ());
+    /// assert!(ch.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: crate::LinkId) -> bool {
+        self.core.links.remove(id)
+    }
+}
+
+impl<T> crate::Waitable for Channel<T> {
+    fn is_ready(&self) -> bool {
+        self.core.get_ready()
+    }
+    fn rawlink(&self, callback: Box<dyn FnOnce()>) -> crate::LinkId {
+        Channel::rawlink(self, callback)
+    }
+    fn unlink(&self, id: crate::LinkId) -> bool {
+        Channel::unlink(self, id)
     }
 }
