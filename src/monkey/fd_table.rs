@@ -9,10 +9,10 @@
 //!
 //! Entries are reset by the `close`, `dup2` and `dup3` hooks. A descriptor
 //! closed behind the hooks' back (a raw `close` syscall, `fclose` on an
-//! `fdopen`ed socket) may leave a stale kind or timeout for the next
+//! `fdopen`ed socket) may leave a stale kind, mode or timeout for the next
 //! descriptor with that number; the hooks re-check the kind when a call
-//! fails with `ENOTSOCK`, so a stale entry costs cooperation, never a
-//! wrong result.
+//! fails with `ENOTSOCK`, but a stale blocking mode would make a
+//! non-blocking descriptor wait (documented in the README).
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +43,13 @@ const TIMEO_KNOWN: u64 = 1 << 3;
 /// The user's view of O_NONBLOCK while a hook holds the descriptor
 /// non-blocking (`depth > 0`).
 const USER_NONBLOCK: u64 = 1 << 4;
+/// The user's O_NONBLOCK, cached (valid when NB_KNOWN): read on first use,
+/// kept current by the `fcntl(F_SETFL)` and `ioctl(FIONBIO)` hooks.
+const NB_KNOWN: u64 = 1 << 5;
+const NB: u64 = 1 << 6;
+/// The last stream read on this descriptor returned less than asked: the
+/// next one waits for readiness before trying (saves a failing `recv`).
+const DRAINED: u64 = 1 << 7;
 const DEPTH_SHIFT: u32 = 8; // 16 bits: hooks holding O_NONBLOCK set
 const DEPTH_ONE: u64 = 1 << DEPTH_SHIFT;
 const DEPTH_MASK: u64 = 0xffff << DEPTH_SHIFT;
@@ -104,7 +111,7 @@ pub(crate) fn reclassify(fd: RawFd) -> Option<Kind> {
     let _ = e
         .state
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            Some(s & !(KIND_KNOWN | (3 << KIND_SHIFT) | TIMEO_KNOWN))
+            Some(s & !(KIND_KNOWN | (3 << KIND_SHIFT) | TIMEO_KNOWN | NB_KNOWN | DRAINED))
         });
     classify(fd, e)
 }
@@ -214,14 +221,59 @@ fn getfl(fd: RawFd) -> libc::c_int {
 /// Whether the user set `fd` non-blocking (O_NONBLOCK as the user sees
 /// it: a hook's temporary hold is hidden).
 pub(crate) fn user_nonblocking(fd: RawFd) -> bool {
-    if let Some(e) = entry(fd) {
+    let e = entry(fd);
+    if let Some(e) = e {
         let s = e.state.load(Ordering::Acquire);
         if s & DEPTH_MASK != 0 {
             return s & USER_NONBLOCK != 0;
         }
+        if s & NB_KNOWN != 0 {
+            return s & NB != 0;
+        }
     }
     let fl = getfl(fd);
-    fl >= 0 && fl & libc::O_NONBLOCK != 0
+    let nb = fl >= 0 && fl & libc::O_NONBLOCK != 0;
+    if fl >= 0
+        && let Some(e) = e
+    {
+        set_bits(e, NB_KNOWN | if nb { NB } else { 0 }, NB_KNOWN | NB);
+    }
+    nb
+}
+
+fn set_bits(e: &Entry, bits: u64, mask: u64) {
+    let _ = e
+        .state
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+            Some((s & !mask) | bits)
+        });
+}
+
+/// The user set (or cleared) O_NONBLOCK on `fd` (`fcntl(F_SETFL)` or
+/// `ioctl(FIONBIO)` succeeded).
+pub(crate) fn nonblocking_changed(fd: RawFd, nonblocking: bool) {
+    if let Some(e) = entry(fd) {
+        set_bits(
+            e,
+            NB_KNOWN | if nonblocking { NB } else { 0 },
+            NB_KNOWN | NB,
+        );
+    }
+}
+
+/// Whether the last stream read on `fd` drained it (see [`DRAINED`]).
+pub(crate) fn drained(fd: RawFd) -> bool {
+    entry(fd).is_some_and(|e| e.state.load(Ordering::Relaxed) & DRAINED != 0)
+}
+
+/// Records whether a stream read on `fd` drained it.
+pub(crate) fn set_drained(fd: RawFd, drained: bool) {
+    if let Some(e) = entry(fd) {
+        let s = e.state.load(Ordering::Relaxed);
+        if (s & DRAINED != 0) != drained {
+            set_bits(e, if drained { DRAINED } else { 0 }, DRAINED);
+        }
+    }
 }
 
 /// While a hook holds `fd` non-blocking: the user's view of O_NONBLOCK,

@@ -81,9 +81,30 @@ fn deadline(t: Option<Duration>) -> Option<Instant> {
 /// A receive-side operation on a socket the user sees blocking: `op`
 /// (which adds `MSG_DONTWAIT`) until it does not fail with `EAGAIN`,
 /// waiting for readability in between, bounded by `SO_RCVTIMEO`.
-fn sock_in(fd: RawFd, mut op: impl FnMut() -> ssize_t) -> ssize_t {
+fn sock_in(fd: RawFd, op: impl FnMut() -> ssize_t) -> ssize_t {
+    sock_in_from(fd, false, op)
+}
+
+/// A stream read of up to `len` bytes: [`sock_in`], first waiting for
+/// readability when the last read drained the socket (as `gevent::net`
+/// does), then recording whether this one did.
+fn stream_read(fd: RawFd, len: usize, op: impl FnMut() -> ssize_t) -> ssize_t {
+    let wait_first = len > 0 && fd_table::drained(fd) && !fd_table::user_nonblocking(fd);
+    let r = sock_in_from(fd, wait_first, op);
+    fd_table::set_drained(fd, r > 0 && (r as usize) < len);
+    r
+}
+
+fn sock_in_from(fd: RawFd, wait_first: bool, mut op: impl FnMut() -> ssize_t) -> ssize_t {
     let (rcv, _) = fd_table::timeouts(fd);
     let dl = deadline(rcv);
+    if wait_first {
+        match wait::wait_fd(fd, Events::READ, rcv) {
+            Ok(true) => {}
+            Ok(false) => return fail(libc::EAGAIN),
+            Err(e) => return fail(e),
+        }
+    }
     loop {
         let r = op();
         if r >= 0 {
@@ -279,7 +300,9 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
     match coop_kind(Patch::Socket, fd) {
         Some(Kind::Socket) => {
             let _s = Suppress::enter();
-            let r = sock_in(fd, || unsafe { real::recv(fd, buf, n, libc::MSG_DONTWAIT) });
+            let r = stream_read(fd, n, || unsafe {
+                real::recv(fd, buf, n, libc::MSG_DONTWAIT)
+            });
             if r < 0 && errno() == libc::ENOTSOCK {
                 // A stale entry: the number now names something else.
                 fd_table::reclassify(fd);
@@ -700,6 +723,13 @@ pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
             // which applies the user's choice.
             return unsafe { real::fcntl(fd, cmd, arg | libc::O_NONBLOCK as usize) };
         }
+        if cmd == libc::F_SETFL {
+            let r = unsafe { real::fcntl(fd, cmd, arg) };
+            if r >= 0 {
+                fd_table::nonblocking_changed(fd, arg as c_int & libc::O_NONBLOCK != 0);
+            }
+            return r;
+        }
     }
     unsafe { real::fcntl(fd, cmd, arg) }
 }
@@ -714,6 +744,11 @@ pub unsafe extern "C" fn ioctl(fd: c_int, req: c_ulong, arg: *mut c_void) -> c_i
         if fd_table::set_held_view(fd, on) {
             return 0;
         }
+        let r = unsafe { real::ioctl(fd, req, arg) };
+        if r == 0 {
+            fd_table::nonblocking_changed(fd, on);
+        }
+        return r;
     }
     unsafe { real::ioctl(fd, req, arg) }
 }
