@@ -38,6 +38,7 @@ const DIRECT_BUDGET: u32 = 64;
 mod remote;
 use remote::Remote;
 pub(crate) use remote::{Backoff, RemoteHub, completion, spin_until};
+pub(crate) use remote::{RemoteWaker, WakeRegistration, remote_waker};
 
 pub(crate) enum Ready {
     /// Resume a woken greenlet.

@@ -327,6 +327,7 @@ impl Local {
                 Err(_) => (VecDeque::new(), DEFAULT_SIZE, DEFAULT_IDLE_TIMEOUT),
             };
             let fresh = Shared::new(size, idle_timeout);
+            fresh.has_jobs.store(!jobs.is_empty(), Ordering::Relaxed);
             fresh.lock().jobs = jobs;
             // The old state must not run Drop work against absent workers;
             // leak it (its lock may be held forever).

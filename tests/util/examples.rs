@@ -70,6 +70,9 @@ pub fn build_example(name: &str) -> PathBuf {
         if cfg!(feature = "monkey") {
             cmd.args(["--features", "monkey"]);
         }
+        if cfg!(feature = "tokio") {
+            cmd.args(["--features", "tokio", "--example", "async_client"]);
+        }
         // Cargo marks its target directory with CACHEDIR.TAG; one level
         // further up means a `--target <triple>` build.
         if parent.join("CACHEDIR.TAG").exists() {
