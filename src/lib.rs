@@ -34,6 +34,8 @@
 //!   [`DatagramServer`](server::DatagramServer).
 //! * [`signal`]: signal handlers that run in greenlets, `wait_signal`.
 //! * [`http`]: a hardened HTTP/1.1 server on the `http` crate's types.
+//! * [`monkey`] (feature `monkey`, Linux): make blocking std and C code
+//!   cooperative inside greenlets (`patch_all()`).
 //! * [`Error`]: everything that is not an `io::Error`.
 //! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
 //!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
@@ -100,6 +102,8 @@ pub mod http;
 mod hub;
 mod local;
 pub mod monitor;
+#[cfg(all(feature = "monkey", target_os = "linux"))]
+pub mod monkey;
 pub mod net;
 pub mod os;
 pub mod pool;

@@ -122,6 +122,8 @@ impl Embed {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn sweep(&self) {
+        #[cfg(all(feature = "monkey", target_os = "linux"))]
+        let _in_libev = crate::monkey::Suppress::enter();
         // SAFETY: valid loops and watcher.
         unsafe { ffi::ev_embed_sweep(self.inner.lp.as_ptr(), self.inner.raw()) }
     }

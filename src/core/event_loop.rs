@@ -422,6 +422,8 @@ impl Loop {
     fn run_with(&self, flags: c_int) -> bool {
         // SAFETY: the loop pointer is valid while `self` lives; callbacks
         // never unwind into C (the trampolines catch panics).
+        #[cfg(all(feature = "monkey", target_os = "linux"))]
+        let _in_libev = crate::monkey::Suppress::enter();
         let r = unsafe { ffi::ev_run(self.as_ptr(), flags) };
         self.resume_panic();
         r != 0
@@ -516,6 +518,8 @@ impl Loop {
     /// gevent::core::Loop::sleep(std::time::Duration::from_millis(1));
     /// ```
     pub fn sleep(d: Duration) {
+        #[cfg(all(feature = "monkey", target_os = "linux"))]
+        let _in_libev = crate::monkey::Suppress::enter();
         // SAFETY: no preconditions.
         unsafe { ffi::ev_sleep(to_tstamp(d)) }
     }

@@ -96,7 +96,7 @@ mod unix_datagram;
 mod unix_incoming;
 mod unix_listener;
 mod unix_stream;
-mod wait;
+pub(crate) mod wait;
 pub(crate) mod wait_slot;
 
 pub use ancillary::{MAX_FDS, ReceivedFds};

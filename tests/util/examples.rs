@@ -36,6 +36,13 @@ pub const EXAMPLES: &[&str] = &[
     "signals",
 ];
 
+/// The examples that need the `monkey` feature (built when the test was).
+const MONKEY_EXAMPLES: &[&str] = if cfg!(feature = "monkey") {
+    &["monkey_download"]
+} else {
+    &[]
+};
+
 /// Builds the examples once per test process; returns the path of `name`.
 pub fn build_example(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -53,11 +60,15 @@ pub fn build_example(name: &str) -> PathBuf {
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["build", "--quiet", "-p", "gevent"])
             .args(EXAMPLES.iter().flat_map(|e| ["--example", e]))
+            .args(MONKEY_EXAMPLES.iter().flat_map(|e| ["--example", e]))
             .args(["--profile", &profile]);
         // Build with the features this test was built with, so the nested
         // build reuses the artifacts instead of compiling another variant.
         if cfg!(feature = "ares") {
             cmd.args(["--features", "ares"]);
+        }
+        if cfg!(feature = "monkey") {
+            cmd.args(["--features", "monkey"]);
         }
         if cfg!(feature = "tokio") {
             cmd.args(["--features", "tokio", "--example", "async_client"]);
