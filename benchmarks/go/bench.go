@@ -10,6 +10,9 @@
 //   - rss_per_parked_greenlet_bytes: RSS growth per goroutine parked on a
 //     channel receive, 100k.
 //   - max_live_greenlets: parked goroutines up to 1,000,000.
+//   - rr_switch_1k_ns, rr_switch_10k_ns, rr_switch_100k_ns: that many
+//     goroutines ready at once, each looping runtime.Gosched() until 4
+//     million yields in total; per yield, timed once all have started.
 //   - queue_put_get_ns: ping-pong through two chan int of capacity 1; per
 //     send or receive.
 //   - channel_handoff_ns: an unbuffered channel (a true rendezvous); per item.
@@ -64,6 +67,33 @@ func switchNs(n int) float64 {
 	}
 	wg.Wait()
 	return nsPer(t, 2*n)
+}
+
+// rrSwitch: n goroutines ready at once, each looping Gosched; ns per yield.
+func rrSwitch(n int) float64 {
+	iters := 4_000_000 / n
+	best := 0.0
+	for r := 0; r < 3; r++ {
+		var started, done sync.WaitGroup
+		started.Add(n)
+		done.Add(n)
+		for k := 0; k < n; k++ {
+			go func() {
+				defer done.Done()
+				started.Done()
+				for i := 0; i < iters; i++ {
+					runtime.Gosched()
+				}
+			}()
+		}
+		started.Wait()
+		t := time.Now()
+		done.Wait()
+		if v := nsPer(t, n*iters); r == 0 || v < best {
+			best = v
+		}
+	}
+	return best
 }
 
 func spawnJoinNs(n int) float64 {
@@ -243,6 +273,9 @@ func main() {
 		{"timeout_enter_exit_ns", "ns", func() float64 { return bestOf(3, 1_000_000, timeoutNs) }},
 		{"rss_per_parked_greenlet_bytes", "bytes", rssPerParked},
 		{"max_live_greenlets", "greenlets", maxLive},
+		{"rr_switch_1k_ns", "ns", func() float64 { return rrSwitch(1_000) }},
+		{"rr_switch_10k_ns", "ns", func() float64 { return rrSwitch(10_000) }},
+		{"rr_switch_100k_ns", "ns", func() float64 { return rrSwitch(100_000) }},
 		{"queue_put_get_ns", "ns", func() float64 { return bestOf(5, 200_000, queuePutGetNs) }},
 		{"channel_handoff_ns", "ns", func() float64 { return bestOf(5, 200_000, channelHandoffNs) }},
 		{"semaphore_acquire_release_ns", "ns", func() float64 { return bestOf(5, 5_000_000, semaphoreNs) }},

@@ -7,6 +7,9 @@
 //!   once) and dropped without firing: what a timeout costs when it does not fire.
 //! * `rss_per_parked_greenlet_bytes`: RSS growth per task parked on a `Notify`, 100k.
 //! * `max_live_greenlets`: parked tasks spawned up to 1,000,000.
+//! * `rr_switch_1k_ns`, `rr_switch_10k_ns`, `rr_switch_100k_ns`: that many
+//!   tasks ready at once, each looping `yield_now` until 4 million yields in
+//!   total; per yield, timed from when all of them have started.
 //!
 //! Issue 4's figures (gevent's `bench_sync` and `bench_pool`):
 //!
@@ -63,6 +66,49 @@ fn switch_ns() -> f64 {
         }
         best
     })
+}
+
+/// `n` tasks ready at once, each looping `yield_now`; ns per yield.
+fn rr_switch(n: u64) -> f64 {
+    let iters = 4_000_000 / n;
+    rt().block_on(async {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let started = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    let st = started.clone();
+                    tokio::spawn(async move {
+                        st.fetch_add(1, Ordering::Relaxed);
+                        for _ in 0..iters {
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            while (started.load(Ordering::Relaxed) as u64) < n {
+                tokio::task::yield_now().await;
+            }
+            let t = Instant::now();
+            for h in hs {
+                h.await.unwrap();
+            }
+            best = best.min(ns_per(t, n * iters));
+        }
+        best
+    })
+}
+
+fn rr_switch_1k_ns() -> f64 {
+    rr_switch(1_000)
+}
+
+fn rr_switch_10k_ns() -> f64 {
+    rr_switch(10_000)
+}
+
+fn rr_switch_100k_ns() -> f64 {
+    rr_switch(100_000)
 }
 
 fn spawn_join_ns() -> f64 {
@@ -326,6 +372,9 @@ fn main() {
             rss_per_parked_greenlet_bytes,
         ),
         ("max_live_greenlets", "greenlets", max_live_greenlets),
+        ("rr_switch_1k_ns", "ns", rr_switch_1k_ns),
+        ("rr_switch_10k_ns", "ns", rr_switch_10k_ns),
+        ("rr_switch_100k_ns", "ns", rr_switch_100k_ns),
         ("queue_put_get_ns", "ns", queue_put_get_ns),
         ("channel_handoff_ns", "ns", channel_handoff_ns),
         (
