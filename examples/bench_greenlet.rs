@@ -23,7 +23,9 @@
 //!   10,000 or 100,000 greenlets all ready at once, each looping `sleep(0)`
 //!   until 4 million switches in total (round robin: every switch lands on
 //!   another stack); per switch, timed from when all of them have started.
-//!   The peers in `benchmarks/` run the same loop.
+//!   The peers in `benchmarks/` run the same loop. Each also prints a
+//!   `rr_switch_*_cpu_ns` line: the same runs in process CPU time, which a
+//!   loaded machine disturbs far less than the wall clock.
 //! * `io_wake_10k_ns`: 10,000 socketpairs (fewer if `RLIMIT_NOFILE`'s hard
 //!   limit is lower: the count is printed on stderr), a greenlet reading
 //!   one byte at a time from each; per round the main greenlet writes one
@@ -188,8 +190,20 @@ fn max_live_greenlets() -> f64 {
 /// Switches measured by each `rr_switch_*` figure, in total.
 const RR_SWITCHES: u64 = 4_000_000;
 
-/// `n` greenlets ready at once, each looping `sleep(0)`; ns per switch.
-fn rr_switch(n: u64) -> f64 {
+/// CPU time of the whole process so far, in ns.
+fn process_cpu_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// `n` greenlets ready at once, each looping `sleep(0)`; ns per switch
+/// (wall clock, returned), and prints the CPU-time companion figure.
+fn rr_switch(name: &str, n: u64) -> f64 {
     let iters = RR_SWITCHES / n;
     let round = |iters: u64| {
         let started = Rc::new(Cell::new(0u64));
@@ -208,24 +222,35 @@ fn rr_switch(n: u64) -> f64 {
         while started.get() < n {
             sleep(Duration::ZERO);
         }
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), process_cpu_ns());
         joinall(&gs, None).unwrap();
-        t.elapsed().as_nanos() as f64 / (n * iters) as f64
+        let ops = (n * iters) as f64;
+        (
+            t.elapsed().as_nanos() as f64 / ops,
+            (process_cpu_ns() - c) / ops,
+        )
     };
     round(iters.min(4)); // warm up the stack pool
-    best_of(3, || round(iters))
+    let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..3 {
+        let (w, c) = round(iters);
+        wall = wall.min(w);
+        cpu = cpu.min(c);
+    }
+    println!("{}_cpu_ns {cpu:.1} ns", name.trim_end_matches("_ns"));
+    wall
 }
 
 fn rr_switch_1k_ns() -> f64 {
-    rr_switch(1_000)
+    rr_switch("rr_switch_1k_ns", 1_000)
 }
 
 fn rr_switch_10k_ns() -> f64 {
-    rr_switch(10_000)
+    rr_switch("rr_switch_10k_ns", 10_000)
 }
 
 fn rr_switch_100k_ns() -> f64 {
-    rr_switch(100_000)
+    rr_switch("rr_switch_100k_ns", 100_000)
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the limit.
