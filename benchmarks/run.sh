@@ -16,11 +16,18 @@
 # without modules, when `go` is on PATH, e.g. after `apt-get install golang-go`).
 #
 # Needs only crates.io (for tokio and may); builds everything itself, into
-# benchmarks/target and the repository's own target/. One round takes
-# about a minute on a quiet 2-core machine (plus the builds).
+# benchmarks/target and the repository's own target/ (both CARGO_TARGET_DIR
+# when it is set). One round takes about a minute on a quiet 2-core machine
+# (plus the builds).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Where cargo puts a workspace's build output: target/ unless
+# CARGO_TARGET_DIR (or build.target-dir) says otherwise.
+target_dir() { # manifest path
+    cargo metadata --format-version 1 --no-deps --manifest-path "$1" |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
+}
 root="$(dirname "$here")"
 figure="${1:-}"
 runs="${RUNS:-1}"
@@ -32,16 +39,19 @@ mkdir -p "$out"
 greenlet_figs="switch_ns spawn_join_ns event_handoff_ns timeout_enter_exit_ns rss_per_parked_greenlet_bytes max_live_greenlets rr_switch_1k_ns rr_switch_10k_ns rr_switch_100k_ns io_wake_10k_ns"
 sync_figs="queue_put_get_ns channel_handoff_ns semaphore_acquire_release_ns"
 pool_figs="pool_map_per_item_ns pool_map_per_item_cpu_ns threadpool_roundtrip_us"
+# Ours only, std::process measured beside it by the same program.
+process_figs="spawn_wait_process_us spawn_wait_process_std_us spawn_wait_process_vs_std"
 has() { [ -z "$figure" ] || [[ " $1 " == *" $figure "* ]]; }
-if [ -n "$figure" ] && ! has "$greenlet_figs $sync_figs $pool_figs"; then
-    echo "unknown figure $figure; one of: $greenlet_figs $sync_figs $pool_figs" >&2
+if [ -n "$figure" ] && ! has "$greenlet_figs $sync_figs $pool_figs $process_figs"; then
+    echo "unknown figure $figure; one of: $greenlet_figs $sync_figs $pool_figs $process_figs" >&2
     exit 2
 fi
 
 echo "building (release) ..." >&2
-(cd "$root" && cargo build --release -q --example bench_greenlet --example bench_sync --example bench_pool)
+(cd "$root" && cargo build --release -q --example bench_greenlet --example bench_sync --example bench_pool --example bench_process)
 (cd "$here" && cargo build --release -q)
-ex="$root/target/release/examples"
+ex="$(target_dir "$root/Cargo.toml")/release/examples"
+peers="$(target_dir "$here/Cargo.toml")/release"
 
 pygevent=0
 if python3 -c 'import gevent' 2>/dev/null; then
@@ -74,11 +84,14 @@ for r in $(seq 1 "$runs"); do
         if has "$pool_figs"; then
             "$ex/bench_pool" | awk -v f="$figure" 'f == "" || $1 == f'
         fi
+        if has "$process_figs"; then
+            "$ex/bench_process" | awk -v f="$figure" 'f == "" || $1 == f'
+        fi
     } | tee "$out/gevent.$r.txt" >&2
     echo "round $r/$runs: tokio ..." >&2
-    "$here/target/release/bench_tokio" $figure | tee "$out/tokio.$r.txt" >&2
+    "$peers/bench_tokio" $figure | tee "$out/tokio.$r.txt" >&2
     echo "round $r/$runs: may ..." >&2
-    "$here/target/release/bench_may" $figure | tee "$out/may.$r.txt" >&2
+    "$peers/bench_may" $figure | tee "$out/may.$r.txt" >&2
     if [ "$pygevent" = 1 ]; then
         echo "round $r/$runs: python gevent ..." >&2
         python3 "$here/bench_pygevent.py" $figure | tee "$out/pygevent.$r.txt" >&2

@@ -1,9 +1,9 @@
 // The one list of preprocessor defines used to configure libev.
 //
-// It is `include!`d by the gevent package's build.rs (which compiles
-// vendor/libev/ev.c with the `cc` crate) and by core-sys's build.rs (which,
-// with the `bindgen` feature, regenerates src/bindings.rs). Anything that
-// changes a struct layout must therefore be changed here and nowhere else.
+// It is `include!`d by libev-sys's build.rs, which compiles
+// vendor/libev/ev.c with the `cc` crate and, with the `bindgen` feature,
+// regenerates src/bindings.rs with the same defines. Anything that changes
+// a struct layout must therefore be changed here and nowhere else.
 
 /// Defines for the given `CARGO_CFG_TARGET_OS` value, sorted by name.
 #[allow(dead_code)]

@@ -1,68 +1,54 @@
-//! A line echo server, one greenlet per connection (gevent's echoserver.py).
+//! A line echo server on `StreamServer` (gevent's `examples/echoserver.py`).
 //!
 //! ```text
-//! cargo run --example echoserver                  # listens on 127.0.0.1:16000
-//! cargo run --example echoserver -- 127.0.0.1:7000
-//! cargo run --example echoserver -- --selftest    # start, check a few clients, exit
+//! cargo run --example echoserver                           # 127.0.0.1:16000
+//! cargo run --example echoserver -- 127.0.0.1:7000         # another address
+//! cargo run --example echoserver -- --port 16200 --workers 2 --pool 1000
+//! cargo run --example echoserver -- --selftest             # start, check clients, exit
 //! ```
 //!
-//! Try it with `nc 127.0.0.1 16000`; type `quit` to leave.
+//! Try it with `nc 127.0.0.1 16000`; type `quit` to leave. The server runs
+//! until SIGTERM or SIGINT (Ctrl-C), then stops gracefully: the listener
+//! closes at once, connected clients get up to 5 s to finish, and the
+//! process exits 0.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use gevent::net::{TcpListener, TcpStream};
+use gevent::net::TcpStream;
+use gevent::server::{Address, Stream, StreamServer};
+
+/// How long connected clients may go on after SIGTERM.
+const GRACE: Duration = Duration::from_secs(5);
 
 /// Serves one client: a greeting, then every line back until `quit` or EOF.
-fn handle(conn: TcpStream, peer: SocketAddr) -> io::Result<()> {
-    println!("new connection from {peer}");
-    let mut out = &conn;
-    out.write_all(b"Welcome to the echo server! Type quit to exit.\r\n")?;
-    let mut lines = BufReader::new(&conn);
+fn handle(conn: Stream, peer: Address) {
+    if let Err(e) = echo_lines(conn) {
+        eprintln!("client {peer}: {e}");
+    }
+}
+
+fn echo_lines(mut conn: Stream) -> io::Result<()> {
+    conn.write_all(b"Welcome to the echo server! Type quit to exit.\r\n")?;
+    let mut lines = BufReader::new(conn);
     let mut line = String::new();
     loop {
         line.clear();
         if lines.read_line(&mut line)? == 0 {
-            println!("client {peer} disconnected");
             return Ok(());
         }
         if line.trim().eq_ignore_ascii_case("quit") {
-            println!("client {peer} quit");
             return Ok(());
         }
-        out.write_all(line.as_bytes())?;
-    }
-}
-
-/// Accepts forever, one greenlet per connection.
-fn serve(listener: TcpListener) {
-    for conn in listener.incoming() {
-        match conn {
-            Ok(conn) => {
-                let peer = conn
-                    .peer_addr()
-                    .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-                gevent::spawn(move || {
-                    if let Err(e) = handle(conn, peer) {
-                        eprintln!("client {peer}: {e}");
-                    }
-                });
-            }
-            Err(e) => {
-                // Like gevent's StreamServer: back off on errors such as EMFILE.
-                eprintln!("accept: {e}");
-                gevent::sleep(Duration::from_millis(10));
-            }
-        }
+        lines.get_mut().write_all(line.as_bytes())?;
     }
 }
 
 /// Starts the server on a free port and checks a few concurrent clients.
 fn selftest() -> io::Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let server = gevent::spawn(move || serve(listener));
+    let server = StreamServer::bind("127.0.0.1:0", handle)?;
+    server.start()?;
+    let addr = server.local_addr()?.as_inet().expect("a TCP address");
     let clients: Vec<_> = (0..5)
         .map(|i| {
             gevent::spawn(move || -> io::Result<()> {
@@ -90,19 +76,80 @@ fn selftest() -> io::Result<()> {
     for c in &clients {
         c.take().map_err(io::Error::from)??;
     }
-    server.kill().map_err(io::Error::from)?;
+    let killed = server.stop(Some(Duration::from_secs(1)));
+    assert_eq!(killed, 0);
     println!("selftest passed: 5 clients echoed");
     Ok(())
 }
 
+/// The command line: an address, or --port/--workers/--pool.
+struct Args {
+    addr: String,
+    workers: usize,
+    pool: Option<usize>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        addr: "127.0.0.1:16000".into(),
+        workers: 1,
+        pool: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or_else(|| format!("{arg} needs a number ({what})"))
+        };
+        match arg.as_str() {
+            "--port" => a.addr = format!("127.0.0.1:{}", value("the port")?),
+            "--workers" => a.workers = value("threads, 0 = one per core")?,
+            "--pool" => a.pool = Some(value("concurrent connections")?),
+            s if !s.starts_with("--") => a.addr = s.to_string(),
+            s => return Err(format!("unknown option {s}")),
+        }
+    }
+    Ok(a)
+}
+
 fn main() -> io::Result<()> {
-    let arg = std::env::args().nth(1);
-    if arg.as_deref() == Some("--selftest") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--selftest") {
         return selftest();
     }
-    let addr = arg.unwrap_or_else(|| "127.0.0.1:16000".to_string());
-    let listener = TcpListener::bind(addr.as_str())?;
-    println!("Starting echo server on {}", listener.local_addr()?);
-    serve(listener);
+    let a = match parse(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "echoserver: {e}\nusage: echoserver [ADDR | --port N] [--workers K] [--pool M] | --selftest"
+            );
+            std::process::exit(2);
+        }
+    };
+    let mut b = StreamServer::builder()
+        .bind(a.addr.as_str())?
+        .workers(a.workers);
+    if let Some(n) = a.pool {
+        b = b.pool_size(n);
+    }
+    let server = b.build_workers(handle)?;
+    println!(
+        "Starting echo server on {} ({} worker(s))",
+        server.address(),
+        server.workers()
+    );
+    io::stdout().flush()?;
+    match server.serve_until_signal(GRACE)? {
+        Some(sig) => {
+            let name = if sig == libc::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            println!("{name}: stopped gracefully");
+        }
+        None => println!("stopped"),
+    }
     Ok(())
 }

@@ -47,6 +47,12 @@ pub enum Error {
     /// The greenlet or result is not finished yet, or its value was
     /// already taken (for non-blocking getters and `take`).
     NotReady,
+    /// The result was cancelled ([`AsyncResult::cancel`](crate::AsyncResult::cancel)).
+    Cancelled,
+    /// An I/O error, kept whole (from `?` on an `io::Result` in a function
+    /// returning this `Error`); converting back into `io::Error` gives the
+    /// original error.
+    Io(Arc<io::Error>),
 }
 
 impl Error {
@@ -81,6 +87,8 @@ impl fmt::Display for Error {
             Error::BlockingInHub => f.write_str("cannot block in the hub (inside a watcher or hub callback); spawn a greenlet instead"),
             Error::Unwinding => f.write_str("cannot block while the thread is unwinding (panic, kill or timeout in progress)"),
             Error::NotReady => f.write_str("not ready: the greenlet or result has not finished yet, or its value was already taken"),
+            Error::Cancelled => f.write_str("cancelled"),
+            Error::Io(e) => write!(f, "{e}"),
         }
     }
 }
@@ -89,14 +97,64 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Killed(e) => Some(&**e),
+            Error::Io(e) => Some(&**e),
             _ => None,
         }
     }
 }
 
+/// Keeps an I/O error whole as [`Error::Io`], except one that carries a
+/// gevent `Error` (made by the conversion the other way), which is unwrapped
+/// again, so that the round trip gives back what went in.
+///
+/// ```
+/// use std::io;
+/// fn read_with_deadline() -> Result<usize, gevent::Error> {
+///     let n = gevent::with_timeout(std::time::Duration::from_secs(1), || {
+///         Err::<usize, _>(io::Error::new(io::ErrorKind::ConnectionReset, "peer left"))
+///     })??;
+///     Ok(n)
+/// }
+/// let e = read_with_deadline().unwrap_err();
+/// assert!(matches!(&e, gevent::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionReset));
+/// let back: io::Error = e.into();
+/// assert_eq!(back.kind(), io::ErrorKind::ConnectionReset);
+/// ```
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+            // Made from a gevent Error: give that back.
+            return inner.clone();
+        }
+        Error::Io(Arc::new(e))
+    }
+}
+
+/// Converts for `?` in functions returning `io::Result`: timeouts become
+/// [`io::ErrorKind::TimedOut`], kills `Interrupted`, impossible waits
+/// `WouldBlock`, an [`Error::Io`] the original error.
+///
+/// ```
+/// use std::io;
+/// use std::time::Duration;
+/// fn slow() -> io::Result<u8> {
+///     let v = gevent::with_timeout(Duration::from_millis(1), || {
+///         gevent::sleep(Duration::from_secs(5));
+///         Ok::<u8, io::Error>(1)
+///     })??;
+///     Ok(v)
+/// }
+/// assert_eq!(slow().unwrap_err().kind(), io::ErrorKind::TimedOut);
+/// ```
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
         let kind = match e {
+            Error::Io(io) => {
+                return Arc::try_unwrap(io).unwrap_or_else(|shared| {
+                    io::Error::new(shared.kind(), Error::Io(shared.clone()))
+                });
+            }
+            Error::Cancelled => io::ErrorKind::Other,
             Error::Timeout => io::ErrorKind::TimedOut,
             Error::GreenletExit | Error::Killed(_) => io::ErrorKind::Interrupted,
             Error::LoopExit | Error::BlockingInHub | Error::Unwinding => io::ErrorKind::WouldBlock,

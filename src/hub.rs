@@ -80,6 +80,13 @@ pub(crate) struct HubInner {
     next_id: Cell<u64>,
     /// The default thread pool, created on first use.
     threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
+    /// The started, unfinished greenlets: an intrusive list through their
+    /// states (`live_prev`/`live_next`), for `monitor::run_info`. A state
+    /// is linked from its start (when it holds its self-reference) until
+    /// `greenlet_finished`, so every linked pointer is valid.
+    live_head: Cell<*const State>,
+    /// What the blocking monitor reads: the cycle counter this hub bumps.
+    pub(crate) monitor: Arc<crate::monitor::HubSlot>,
 }
 
 /// The main and hub greenlets: states with no body.
@@ -137,12 +144,23 @@ impl Drop for HubGuard {
 /// re-create its kernel state (epoll fd, io_uring, ...) before it polls.
 static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Bumped in every forked child (same hook): state that lives in other
+/// threads (thread pools, the process reaper, the monitor) compares it to
+/// notice that those threads are gone.
+static FORK_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 extern "C" fn mark_forked() {
     FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+    FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many forks this process descends from (since the first hub).
+pub(crate) fn fork_generation() -> u64 {
+    FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Registers the fork hook once per process.
-fn install_fork_hook() {
+pub(crate) fn install_fork_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: registers an async-signal-safe function (one atomic
@@ -379,7 +397,19 @@ impl HubInner {
             live: Cell::new(0),
             next_id: Cell::new(1),
             threadpool: std::cell::OnceCell::new(),
+            live_head: Cell::new(std::ptr::null()),
+            monitor: crate::monitor::register_hub(),
         }));
+        // Tells the blocking monitor when the loop waits in the kernel
+        // (idle, not blocked).
+        // SAFETY: valid loop; the callbacks only store atomics.
+        unsafe {
+            libev_sys::ev_set_loop_release_cb(
+                inner.lp.as_ptr(),
+                Some(crate::monitor::loop_release),
+                Some(crate::monitor::loop_acquire),
+            )
+        };
         switch::set_current(inner.main.state() as *const State);
         // Registers the teardown at thread exit (a no-op if the thread's
         // TLS is already being destroyed: then the hub is simply leaked).
@@ -396,6 +426,20 @@ impl HubInner {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         id
+    }
+
+    /// The main greenlet, the hub and every started, unfinished greenlet
+    /// (for `monitor::run_info`), most recently started first.
+    pub(crate) fn live_greenlets(&self) -> Vec<Rc<dyn Task>> {
+        let mut out = vec![self.main.clone(), self.hub.clone()];
+        let mut p = self.live_head.get();
+        while !p.is_null() {
+            // SAFETY: linked states are alive (see `live_head`).
+            let s = unsafe { &*p };
+            out.extend(s.selfref());
+            p = s.live_next.get();
+        }
+        out
     }
 
     pub(crate) fn push(&self, r: Ready) {
@@ -437,6 +481,7 @@ impl HubInner {
 
     /// One scheduling round plus, when due, a libev poll. Runs on the hub.
     fn run_round(&self) {
+        self.monitor.tick();
         let n = self.ready.borrow().len();
         for _ in 0..n {
             let item = {
@@ -562,12 +607,41 @@ impl HubInner {
         s.set_stack(stack);
         s.set_selfref(t.clone());
         self.live.set(self.live.get() + 1);
+        // Progress for the blocking monitor (starts happen without hub
+        // rounds when greenlets hand over directly).
+        self.monitor.tick();
+        // Link at the head of the live list.
+        let head = self.live_head.get();
+        s.live_prev.set(std::ptr::null());
+        s.live_next.set(head);
+        if !head.is_null() {
+            // SAFETY: linked states are alive (see `live_head`).
+            unsafe { (*head).live_prev.set(s) };
+        }
+        self.live_head.set(s);
         true
     }
 
-    /// A started greenlet finished.
-    pub(crate) fn greenlet_finished(&self) {
+    /// The started greenlet `s` finished (it still runs, on its stack).
+    pub(crate) fn greenlet_finished(&self, s: &State) {
         self.live.set(self.live.get().saturating_sub(1));
+        let (prev, next) = (s.live_prev.get(), s.live_next.get());
+        // SAFETY: `s` is linked (started, not finished before) and its
+        // neighbours are linked, hence alive (see `live_head`).
+        unsafe {
+            if prev.is_null() {
+                if std::ptr::eq(self.live_head.get(), s) {
+                    self.live_head.set(next);
+                }
+            } else {
+                (*prev).live_next.set(next);
+            }
+            if !next.is_null() {
+                (*next).live_prev.set(prev);
+            }
+        }
+        s.live_prev.set(std::ptr::null());
+        s.live_next.set(std::ptr::null());
     }
 
     /// Switches from `from` (running) into `t`, starting it first if

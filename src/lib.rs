@@ -15,14 +15,31 @@
 //! * [`threadpool`]: run blocking code on OS threads while greenlets wait
 //!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
 //! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
+//! * [`wait`]/[`iwait`] over any [`Waitable`] (greenlets, events, results,
+//!   semaphores, queues, thread-pool jobs), gevent's `gevent.wait`.
+//! * [`os`] and [`fileobject`]: cooperative reads and writes on raw
+//!   descriptors and files (thread pool for files, io watcher for pipes).
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
-//! * [`pool`]: [`Group`](pool::Group) and [`Pool`](pool::Pool), sets of
-//!   greenlets (the pool bounded) with `map`/`imap`.
-//! * [`threadpool`]: run blocking code on OS threads while greenlets wait
-//!   cooperatively ([`Hub::threadpool`], [`threadpool::run_blocking`]).
+//! * [`process`]: cooperative child processes shaped like `std::process`;
+//!   [`fork`], [`fork_and_watch`].
+//! * [`monitor`]: the blocking monitor and `run_info`; [`events`]: its
+//!   subscriber hook.
+//! * [`server`]: [`StreamServer`](server::StreamServer) (TCP, Unix, TLS; one
+//!   hub per core with workers; socket activation; graceful stop) and
+//!   [`DatagramServer`](server::DatagramServer).
+//! * [`signal`]: signal handlers that run in greenlets, `wait_signal`.
 //! * [`Error`]: everything that is not an `io::Error`.
+//! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
+//!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
+//!   `LifoQueue`, `PriorityQueue`, `JoinableQueue`, `Channel`.
+//!
+//! The model and most names are those of Python's
+//! [gevent](https://www.gevent.org/contents.html), whose documentation
+//! explains them at length. How this crate is put together (layers, where
+//! `unsafe` lives, the invariants it keeps) is described in ARCHITECTURE.md
+//! in the repository.
 //!
 //! # Example
 //!
@@ -71,30 +88,40 @@
 
 pub mod core;
 mod error;
+pub mod events;
+pub mod fileobject;
 mod greenlet;
 mod hub;
 mod local;
+pub mod monitor;
 pub mod net;
+pub mod os;
 pub mod pool;
+pub mod process;
 pub mod queue;
 pub mod resolver;
+pub mod server;
+pub mod signal;
 pub mod sync;
 pub mod threadpool;
 mod time;
 mod timeout;
 pub mod tls;
+mod wait;
 mod wait_list;
 
 pub use error::Error;
 pub use greenlet::{
-    AsGreenlet, Builder, DEFAULT_STACK_SIZE, Greenlet, GreenletRef, GreenletRun, Iwait, LinkId,
-    getcurrent, idle, iwait, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,
-    try_sleep, wait,
+    AsGreenlet, Builder, DEFAULT_STACK_SIZE, Greenlet, GreenletRef, GreenletRun, LinkId,
+    getcurrent, idle, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,
+    try_sleep,
 };
 pub use hub::{Hub, get_hub, run_on_backend, set_hub_backend, try_get_hub};
 pub use local::Local;
+pub use process::{ForkResult, fork, fork_and_watch};
 pub use sync::{AsyncResult, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 pub use timeout::{Timeout, with_timeout};
+pub use wait::{Iwait, Waitable, iwait, wait};
 
 /// Compiles and runs the Rust examples in README.md as doctests.
 #[cfg(doctest)]

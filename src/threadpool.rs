@@ -23,6 +23,11 @@
 //!   sized from `GEVENT_THREADPOOL_SIZE` (default 10); [`spawn_blocking`]
 //!   and [`run_blocking`] use it.
 //!
+//! * After `fork` (by [`gevent::fork`](crate::fork) or plain `fork(2)`),
+//!   a pool used in the child re-creates its worker state on first use:
+//!   new workers start there, jobs still queued at the fork run, jobs that
+//!   were running on the parent's workers never complete in the child.
+//!
 //! A `ThreadPool` and its handles are `!Send`: a pool belongs to the hub
 //! (thread) that created it; each thread's hub has its own default pool.
 //!
@@ -53,6 +58,7 @@
 //! ```
 
 mod thread_result;
+mod waitable;
 
 pub use thread_result::ThreadResult;
 
@@ -73,13 +79,40 @@ use crate::wait_list::{Registration, WaitList, WakeCell, expired, park_timer};
 use thread_result::Slot;
 
 /// The size of a hub's default pool when `GEVENT_THREADPOOL_SIZE` is unset.
+///
+/// # Examples
+///
+/// ```
+/// // Without GEVENT_THREADPOOL_SIZE in the environment:
+/// if std::env::var_os(gevent::threadpool::SIZE_ENV).is_none() {
+///     assert_eq!(gevent::get_hub().threadpool().size(), gevent::threadpool::DEFAULT_SIZE);
+/// }
+/// ```
 pub const DEFAULT_SIZE: usize = 10;
 
 /// How long an idle worker waits for work before it exits, unless changed
 /// with [`ThreadPool::set_idle_timeout`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent::threadpool::{DEFAULT_IDLE_TIMEOUT, ThreadPool};
+/// let pool = ThreadPool::new(2)?;
+/// assert_eq!(pool.idle_timeout(), DEFAULT_IDLE_TIMEOUT);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The environment variable that sizes each hub's default pool.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::threadpool::SIZE_ENV;
+/// // Set it before the thread's hub creates its pool, e.g. in the shell:
+/// // GEVENT_THREADPOOL_SIZE=4 ./server
+/// assert_eq!(SIZE_ENV, "GEVENT_THREADPOOL_SIZE");
+/// ```
 pub const SIZE_ENV: &str = "GEVENT_THREADPOOL_SIZE";
 
 /// What a worker sends back: the boxed value, or why there is none.
@@ -162,6 +195,21 @@ struct Queue {
 }
 
 impl Shared {
+    fn new(size: usize, idle_timeout: Duration) -> Arc<Shared> {
+        Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                size: size.max(1),
+                threads: 0,
+                idle: 0,
+                idle_timeout,
+                closed: false,
+                next_worker: 0,
+            }),
+            work: Condvar::new(),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // Jobs run outside the lock and catch their panics, so poisoning
         // cannot leave the queue inconsistent.
@@ -250,7 +298,11 @@ fn worker(shared: Arc<Shared>) {
 
 /// The hub-side part of a pool.
 struct Local {
-    shared: Arc<Shared>,
+    /// Replaced (see [`Local::shared`]) in a forked child, whose copy of
+    /// the workers does not exist.
+    shared: RefCell<Arc<Shared>>,
+    /// The fork generation `shared` belongs to.
+    born: Cell<u64>,
     remote: RemoteHub,
     /// Jobs submitted whose results have not been delivered yet.
     pending: Cell<usize>,
@@ -259,6 +311,35 @@ struct Local {
 }
 
 impl Local {
+    /// The state shared with the workers. In a process forked since it was
+    /// made, the workers it counts do not exist: it is re-created (same
+    /// size and idle timeout, queued jobs carried over) and new workers
+    /// start on demand. Jobs that were running in the parent at the fork
+    /// never complete in the child.
+    fn shared(&self) -> Arc<Shared> {
+        let generation = hub::fork_generation();
+        if self.born.get() != generation {
+            self.born.set(generation);
+            let old = self.shared.borrow().clone();
+            // The lock may be held by a worker that does not exist here.
+            let (jobs, size, idle_timeout) = match old.queue.try_lock() {
+                Ok(mut q) => (std::mem::take(&mut q.jobs), q.size, q.idle_timeout),
+                Err(_) => (VecDeque::new(), DEFAULT_SIZE, DEFAULT_IDLE_TIMEOUT),
+            };
+            let fresh = Shared::new(size, idle_timeout);
+            fresh.lock().jobs = jobs;
+            // The old state must not run Drop work against absent workers;
+            // leak it (its lock may be held forever).
+            std::mem::forget(self.shared.replace(fresh.clone()));
+            let q = fresh.lock();
+            let n = q.jobs.len();
+            if n > 0 {
+                fresh.start_workers(q, n);
+            }
+        }
+        self.shared.borrow().clone()
+    }
+
     fn delivered(&self) {
         hub_inner().remote_done();
         let n = self.pending.get() - 1;
@@ -272,8 +353,9 @@ impl Local {
 impl Drop for Local {
     fn drop(&mut self) {
         // Workers finish the queued jobs, then exit without idling.
-        self.shared.lock().closed = true;
-        self.shared.work.notify_all();
+        let shared = self.shared();
+        shared.lock().closed = true;
+        shared.work.notify_all();
     }
 }
 
@@ -334,18 +416,8 @@ impl ThreadPool {
     fn create(size: usize, remote: RemoteHub) -> ThreadPool {
         ThreadPool {
             local: Rc::new(Local {
-                shared: Arc::new(Shared {
-                    queue: Mutex::new(Queue {
-                        jobs: VecDeque::new(),
-                        size: size.max(1),
-                        threads: 0,
-                        idle: 0,
-                        idle_timeout: DEFAULT_IDLE_TIMEOUT,
-                        closed: false,
-                        next_worker: 0,
-                    }),
-                    work: Condvar::new(),
-                }),
+                shared: RefCell::new(Shared::new(size, DEFAULT_IDLE_TIMEOUT)),
+                born: Cell::new(hub::fork_generation()),
                 remote,
                 pending: Cell::new(0),
                 joiners: WaitList::default(),
@@ -405,7 +477,7 @@ impl ThreadPool {
                 }
             }
         });
-        self.local.shared.submit(Job {
+        self.local.shared().submit(Job {
             id,
             remote: self.local.remote.clone(),
             work: Some(work),
@@ -474,7 +546,7 @@ impl ThreadPool {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn size(&self) -> usize {
-        self.local.shared.lock().size
+        self.local.shared().lock().size
     }
 
     /// Changes the most worker threads. Growing starts workers for queued
@@ -496,7 +568,7 @@ impl ThreadPool {
         if size == 0 {
             return Err(zero_size());
         }
-        let shared = &self.local.shared;
+        let shared = &self.local.shared();
         let mut q = shared.lock();
         q.size = size;
         if q.threads > size {
@@ -521,7 +593,7 @@ impl ThreadPool {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn thread_count(&self) -> usize {
-        self.local.shared.lock().threads
+        self.local.shared().lock().threads
     }
 
     /// Jobs submitted through this pool whose results have not been
@@ -547,7 +619,7 @@ impl ThreadPool {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn idle_timeout(&self) -> Duration {
-        self.local.shared.lock().idle_timeout
+        self.local.shared().lock().idle_timeout
     }
 
     /// Sets how long an idle worker waits for a job before it exits
@@ -562,8 +634,8 @@ impl ThreadPool {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_idle_timeout(&self, timeout: Duration) {
-        self.local.shared.lock().idle_timeout = timeout;
-        self.local.shared.work.notify_all();
+        self.local.shared().lock().idle_timeout = timeout;
+        self.local.shared().work.notify_all();
     }
 
     /// Waits until every job submitted through this pool has finished and
@@ -629,7 +701,8 @@ impl ThreadPool {
 
 impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let q = self.local.shared.lock();
+        let shared = self.local.shared();
+        let q = shared.lock();
         f.debug_struct("ThreadPool")
             .field("size", &q.size)
             .field("threads", &q.threads)

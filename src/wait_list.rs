@@ -44,7 +44,9 @@ impl WakeCell {
 }
 
 /// Greenlets waiting for a condition; all are woken when it may have
-/// changed, and each re-checks it.
+/// changed, and each re-checks it (a broadcast list: no order, no data).
+/// The FIFO, one-waiter-at-a-time counterpart that carries data (permits,
+/// queue items) is [`crate::sync::wait_queue::WaitQueue`].
 #[derive(Default)]
 pub(crate) struct WaitList {
     cells: RefCell<Vec<Rc<WakeCell>>>,

@@ -990,6 +990,53 @@ fn embed_an_embeddable_loop() {
     });
 }
 
+/// An embed watcher made without a callback has a NULL callback in libev
+/// (libev sweeps by itself): feeding or invoking it must not make libev
+/// call NULL, and a callback set later is stored but never called.
+#[test]
+fn embed_without_callback_ignores_feed_and_invoke() {
+    let embeddable: Vec<Backend> = Loop::embeddable_backends()
+        .iter()
+        .filter(|b| Loop::usable_backends().contains(*b))
+        .collect();
+    #[cfg(target_os = "linux")]
+    assert!(embeddable.contains(&Backend::Epoll));
+    for_each_backend(|outer| {
+        for &ib in &embeddable {
+            let inner = Loop::with_backend(ib).unwrap();
+            let e = Embed::new(&outer, &inner, None::<fn(&Embed, Events)>).unwrap();
+            let calls = Counter::new();
+            let c = calls.clone();
+            e.set_callback(move |_, _| c.inc());
+            e.invoke(Events::CUSTOM);
+            e.feed(Events::CUSTOM);
+            assert!(!e.is_pending());
+            e.start().unwrap();
+            e.feed(Events::EMBED);
+            e.invoke(Events::EMBED);
+            outer.run_nowait();
+            assert_eq!(calls.get(), 0);
+            // It still sweeps the inner loop by itself.
+            let (mut a, mut b) = socketpair();
+            let reads = Counter::new();
+            let r = reads.clone();
+            let io = Io::new(&inner, a.as_raw_fd(), Events::READ, move |w, _| {
+                let mut byte = [0u8; 1];
+                a.read_exact(&mut byte).unwrap();
+                r.inc();
+                w.stop();
+            })
+            .unwrap();
+            io.start().unwrap();
+            outer.run_nowait();
+            b.write_all(b"x").unwrap();
+            run_until(&outer, || reads.get() == 1);
+            assert_eq!(calls.get(), 0);
+            e.stop();
+        }
+    });
+}
+
 // ---------------------------------------------------------------- priorities, feed, invoke
 
 #[test]

@@ -93,3 +93,93 @@ fn greenlets_keep_working_after_fork() {
         );
     }
 }
+
+const GEVENT_FORK_ENV: &str = "GEVENT_TEST_GEVENT_FORK_CHILD";
+
+/// Child mode of `gevent_fork_watch_and_threadpool_in_child`: on every
+/// backend, gevent::fork with the thread pool in use before the fork, the
+/// pool used again in the child, fork_and_watch and waitpid.
+fn gevent_fork_body() {
+    for b in Loop::usable_backends().iter() {
+        let ok = gevent::run_on_backend(b, move || {
+            // Workers exist in the parent before the fork.
+            let pool = gevent::get_hub().threadpool();
+            assert_eq!(pool.apply(|| 20 + 1).unwrap(), 21);
+            // SAFETY: this re-executed test process runs one test on one
+            // thread besides the pool's idle workers, which the child
+            // never touches (its pool is re-created).
+            match unsafe { gevent::fork() }.expect("fork") {
+                gevent::ForkResult::Child => {
+                    // The pool works in the child (new workers), and so do
+                    // greenlets and the hub.
+                    let pool_ok = gevent::threadpool::run_blocking(|| 6 * 7).ok() == Some(42);
+                    let code = if pool_ok && exercise_hub() { 0 } else { 5 };
+                    // SAFETY: ends the forked child without running the
+                    // parent's exit handlers.
+                    unsafe { libc::_exit(code) };
+                }
+                gevent::ForkResult::Parent(pid) => {
+                    let st = gevent::process::waitpid_timeout(pid, Some(Duration::from_secs(20)))
+                        .expect("waitpid");
+                    if st.is_none() {
+                        // SAFETY: our hung child.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                    let direct = st.and_then(|s| s.code()) == Some(0);
+                    // fork_and_watch: the callback gets the child's status.
+                    let seen = std::rc::Rc::new(std::cell::Cell::new(None));
+                    let s2 = seen.clone();
+                    // SAFETY: as above.
+                    let r = unsafe { gevent::fork_and_watch(move |_pid, st| s2.set(st.code())) }
+                        .expect("fork_and_watch");
+                    if r == gevent::ForkResult::Child {
+                        let code = if exercise_hub() { 9 } else { 6 };
+                        // SAFETY: as above.
+                        unsafe { libc::_exit(code) };
+                    }
+                    for _ in 0..2000 {
+                        if seen.get().is_some() {
+                            break;
+                        }
+                        gevent::sleep(Duration::from_millis(5));
+                    }
+                    let watched = seen.get() == Some(9);
+                    println!("{b}: direct {direct}, watched {watched}");
+                    // The parent's pool still works.
+                    direct && watched && pool.apply(|| 1).unwrap() == 1
+                }
+            }
+        })
+        .expect("backend usable");
+        println!("{b}: gevent fork ok = {ok}");
+        assert!(ok, "gevent::fork broken on {b}");
+    }
+}
+
+#[test]
+fn gevent_fork_watch_and_threadpool_in_child() {
+    if std::env::var_os(GEVENT_FORK_ENV).is_some() {
+        gevent_fork_body();
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "gevent_fork_watch_and_threadpool_in_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(GEVENT_FORK_ENV, "1")
+        .output()
+        .expect("re-run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "gevent fork child failed");
+    assert!(stdout.contains("1 passed"), "the child test did not run");
+    for b in Loop::usable_backends().iter() {
+        assert!(
+            stdout.contains(&format!("{b}: gevent fork ok = true")),
+            "{b} missing"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! Greenlet basics (issue 3, DESIGN.md §4): spawn order, spawn_later, join,
+//! Greenlet basics (ARCHITECTURE.md, "Semantics kept from gevent"): spawn order, spawn_later, join,
 //! the result getters, names and Display, the builder, custom greenlet
 //! types, links, getcurrent, and hubs on several threads. Every semantic
 //! test runs on every usable backend.

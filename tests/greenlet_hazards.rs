@@ -1,4 +1,4 @@
-//! The hazards of DESIGN.md §5 that belong to the hub: no switching while
+//! The invariants of ARCHITECTURE.md that belong to the hub: no switching while
 //! unwinding, panics never crossing `extern "C"`, LoopExit instead of a
 //! hang, no blocking in the hub, and `sleep(0)` not starving timers.
 //! Scenarios that could abort the process run in a child process.

@@ -1,4 +1,4 @@
-//! Killing greenlets (issue 3, DESIGN.md §4): never-started greenlets never
+//! Killing greenlets (ARCHITECTURE.md, "Semantics kept from gevent"): never-started greenlets never
 //! run but their links fire, killing a dead greenlet is a no-op,
 //! GreenletExit is a success, custom kill errors, kill with a timeout,
 //! kill_nowait, killall, and the unwinding that runs destructors. Failure

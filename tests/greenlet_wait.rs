@@ -1,4 +1,4 @@
-//! joinall / wait / iwait / joinall_raise (issue 3, DESIGN.md §4):
+//! joinall / wait / iwait / joinall_raise (ARCHITECTURE.md, "Semantics kept from gevent"):
 //! completion order, count, timeout and raise_error semantics. Orders are
 //! made deterministic with `sleep(0)` counts, not with timing. Every test
 //! runs on every usable backend.

@@ -5,10 +5,9 @@
 
 use std::mem::{align_of, offset_of, size_of};
 
+// The C side (layout.c) is compiled into the libev static library that
+// libev-sys builds and links.
 use libev_sys as ffi;
-// The C side (layout.c) is compiled into the libev static library that the
-// gevent package builds and links; naming the crate makes sure it is linked.
-use gevent as _;
 
 // One declaration per function in core-sys/csrc/layout.c.
 unsafe extern "C" {

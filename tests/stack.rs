@@ -1,4 +1,4 @@
-//! Greenlet stacks (issue 3, DESIGN.md §5): far more live greenlets than
+//! Greenlet stacks (ARCHITECTURE.md, "Invariants"): far more live greenlets than
 //! one-mapping-per-stack allows, big stacks on request, and a stack
 //! overflow reported with the greenlet's name before the process aborts.
 

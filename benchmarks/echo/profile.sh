@@ -15,6 +15,12 @@
 #
 # usage: benchmarks/echo/profile.sh   (env: SERVERS="floor gevent tokio" CONNS=50 N1=3000 N2=13000)
 set -euo pipefail
+# Where cargo puts a workspace's build output: target/ unless
+# CARGO_TARGET_DIR (or build.target-dir) says otherwise.
+target_dir() { # manifest path
+    cargo metadata --format-version 1 --no-deps --manifest-path "$1" |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
+}
 cd "$(dirname "$0")"
 SERVERS=${SERVERS:-floor gevent tokio}
 CONNS=${CONNS:-50}
@@ -33,7 +39,7 @@ done
 
 echo "building (release)..." >&2
 cargo build --release --quiet
-BIN=target/release
+BIN="$(target_dir Cargo.toml)/release"
 gcc -O2 -D_GNU_SOURCE -o "$BIN/floor_echo" floor_echo.c
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

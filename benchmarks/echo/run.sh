@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Echo benchmark: this crate's echo server against tokio (current_thread),
+# Echo benchmark: this crate's echo server (a plain accept loop, the same
+# on StreamServer, and StreamServer with workers(2)) against tokio (current_thread),
 # may (one worker), Python gevent (if pip can install it) and the floor, a
 # minimal single-threaded C epoll server, all in the same run.
 #
@@ -13,6 +14,12 @@
 #
 # usage: benchmarks/echo/run.sh   (env: DURATION=5 WARMUP=1 CONNS=50 ROUNDS=3 SERVERS=...)
 set -euo pipefail
+# Where cargo puts a workspace's build output: target/ unless
+# CARGO_TARGET_DIR (or build.target-dir) says otherwise.
+target_dir() { # manifest path
+    cargo metadata --format-version 1 --no-deps --manifest-path "$1" |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
+}
 cd "$(dirname "$0")"
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
@@ -31,10 +38,10 @@ fi
 
 echo "building (release)..." >&2
 cargo build --release --quiet
-BIN=target/release
+BIN="$(target_dir Cargo.toml)/release"
 gcc -O2 -o "$BIN/floor_echo" floor_echo.c
 
-servers=(floor gevent tokio may)
+servers=(floor gevent gevent-server gevent-workers2 tokio may)
 PY=""
 if python3 -c 'import gevent' 2>/dev/null; then
     PY=python3
@@ -53,6 +60,11 @@ start_server() { # name port -> pid
     case "$1" in
         floor) exec taskset -c 0 "$BIN/floor_echo" "$2" ;;
         gevent) exec taskset -c 0 "$BIN/gevent_echo" "127.0.0.1:$2" ;;
+        gevent-server) exec taskset -c 0 "$BIN/gevent_server_echo" "127.0.0.1:$2" ;;
+        # Two hubs on two threads (SO_REUSEPORT); on a 2-core machine the
+        # second core is shared with the client, so this row shows the
+        # cost of the workers machinery more than a scaling figure.
+        gevent-workers2) exec taskset -c 0,1 "$BIN/gevent_server_echo" "127.0.0.1:$2" 2 ;;
         tokio) exec taskset -c 0 "$BIN/tokio_echo" "127.0.0.1:$2" ;;
         may) exec taskset -c 0 "$BIN/may_echo" "127.0.0.1:$2" ;;
         python-gevent) exec taskset -c 0 "$PY" echo_gevent.py "$2" ;;

@@ -4,48 +4,85 @@ use libc::stat;
 #[allow(dead_code)]
 type sig_atomic_t = libc::c_int;
 
+/// Whether the libev 3 compatibility names are compiled in (`EV_COMPAT3`, 1 here).
 pub const EV_COMPAT3: u32 = 1;
+/// Whether `ev_walk` is compiled in (`EV_WALK_ENABLE`, 0: it is experimental in libev and left out).
 pub const EV_WALK_ENABLE: u32 = 0;
+/// Whether ev.h declares libev's function prototypes (`EV_PROTOTYPES`, 1).
 pub const EV_PROTOTYPES: u32 = 1;
+/// Major version of the ev.h the bindings were generated from (4); compare with [`ev_version_major`] at run time.
 pub const EV_VERSION_MAJOR: u32 = 4;
+/// Minor version of the ev.h the bindings were generated from (33); compare with [`ev_version_minor`] at run time.
 pub const EV_VERSION_MINOR: u32 = 33;
+/// Whether io watchers are compiled in (`EV_IO_ENABLE`, 1).
 pub const EV_IO_ENABLE: u32 = 1;
+/// Whether prepare watchers are compiled in (`EV_PREPARE_ENABLE`, 1).
 pub const EV_PREPARE_ENABLE: u32 = 1;
+/// A time in seconds as a floating-point number: absolute (since the epoch) or relative, depending on the call.
 pub type ev_tstamp = f64;
+/// An event loop (opaque): create one with [`ev_loop_new`] or [`ev_default_loop`], destroy it with [`ev_loop_destroy`].
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_loop {
     _unused: [u8; 0],
 }
+/// Event mask meaning "not yet set" (`EV_UNDEF`, all bits); never received.
 pub const EV_UNDEF: _bindgen_ty_10 = -1;
+/// No events.
 pub const EV_NONE: _bindgen_ty_10 = 0;
+/// An io watcher's fd is readable (or wanted for reading).
 pub const EV_READ: _bindgen_ty_10 = 1;
+/// An io watcher's fd is writable (or wanted for writing).
 pub const EV_WRITE: _bindgen_ty_10 = 2;
+/// Internal flag libev keeps in `ev_io::events` once the fd was set (see [`ev_io_set`](crate::ev_io_set)).
 pub const EV__IOFDSET: _bindgen_ty_10 = 128;
+/// Alias of [`EV_READ`] used as the io watcher's event type.
 pub const EV_IO: _bindgen_ty_10 = 1;
+/// A timer watcher expired.
 pub const EV_TIMER: _bindgen_ty_10 = 256;
+/// libev 3 name of [`EV_TIMER`].
 pub const EV_TIMEOUT: _bindgen_ty_10 = 256;
+/// A periodic watcher reached its time.
 pub const EV_PERIODIC: _bindgen_ty_10 = 512;
+/// A signal watcher's signal was received.
 pub const EV_SIGNAL: _bindgen_ty_10 = 1024;
+/// A child watcher's process changed status.
 pub const EV_CHILD: _bindgen_ty_10 = 2048;
+/// A stat watcher's path changed attributes.
 pub const EV_STAT: _bindgen_ty_10 = 4096;
+/// An idle watcher runs: nothing else was pending.
 pub const EV_IDLE: _bindgen_ty_10 = 8192;
+/// A prepare watcher runs: the loop is about to block.
 pub const EV_PREPARE: _bindgen_ty_10 = 16384;
+/// A check watcher runs: the loop has just polled.
 pub const EV_CHECK: _bindgen_ty_10 = 32768;
+/// An embed watcher's embedded loop has events to handle.
 pub const EV_EMBED: _bindgen_ty_10 = 65536;
+/// A fork watcher runs: the loop was re-initialised after fork.
 pub const EV_FORK: _bindgen_ty_10 = 131072;
+/// A cleanup watcher runs: the loop is being destroyed.
 pub const EV_CLEANUP: _bindgen_ty_10 = 262144;
+/// An async watcher was signalled with [`ev_async_send`].
 pub const EV_ASYNC: _bindgen_ty_10 = 524288;
+/// Event bit reserved for user-defined events (fed with [`ev_feed_event`]).
 pub const EV_CUSTOM: _bindgen_ty_10 = 16777216;
+/// An error occurred and libev stopped the watcher (e.g. an io watcher's fd was closed).
 pub const EV_ERROR: _bindgen_ty_10 = -2147483648;
+/// Integer type of libev's event-mask constants (`EV_READ`, `EV_TIMER`, ..., from an anonymous enum in ev.h).
 pub type _bindgen_ty_10 = i32;
+/// The common header of every watcher (libev's base "class"): any watcher pointer may be read as one.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_watcher {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -54,13 +91,19 @@ pub struct ev_watcher {
         ),
     >,
 }
+/// Base of the watchers libev keeps in per-fd or per-signal lists (io, signal, child, stat).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_watcher_list {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -68,15 +111,22 @@ pub struct ev_watcher_list {
             revents: ::std::os::raw::c_int,
         ),
     >,
+    /// Private to libev: the next watcher in the same list.
     pub next: *mut ev_watcher_list,
 }
+/// Base of the watchers libev keeps in its timer heaps (timer, periodic).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_watcher_time {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -84,42 +134,66 @@ pub struct ev_watcher_time {
             revents: ::std::os::raw::c_int,
         ),
     >,
+    /// Private to libev: the absolute time the watcher fires next.
     pub at: ev_tstamp,
 }
+/// Watches a file descriptor for readability and/or writability.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_io {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_io, revents: ::std::os::raw::c_int),
     >,
+    /// Private to libev: the next watcher in the same list.
     pub next: *mut ev_watcher_list,
+    /// The file descriptor watched (read-only while active).
     pub fd: ::std::os::raw::c_int,
+    /// The events watched, [`EV_READ`] and/or [`EV_WRITE`] (read-only while active).
     pub events: ::std::os::raw::c_int,
 }
+/// Fires once after a relative delay, then optionally every `repeat` seconds (monotonic clock).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_timer {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_timer, revents: ::std::os::raw::c_int),
     >,
+    /// Private to libev: the absolute time the watcher fires next.
     pub at: ev_tstamp,
+    /// Seconds between repeats; 0 for a one-shot timer (may be changed, used by [`ev_timer_again`]).
     pub repeat: ev_tstamp,
 }
+/// Fires at absolute wall-clock times: once, at a fixed interval from an offset, or as a callback computes.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_periodic {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -127,20 +201,30 @@ pub struct ev_periodic {
             revents: ::std::os::raw::c_int,
         ),
     >,
+    /// Private to libev: the absolute time the watcher fires next.
     pub at: ev_tstamp,
+    /// Offset of the firing times from multiples of `interval` (or the absolute time when `interval` is 0).
     pub offset: ev_tstamp,
+    /// Seconds between firing times; 0 for a one-shot periodic.
     pub interval: ev_tstamp,
+    /// When set, computes the next firing time from the current one instead of `offset`/`interval`.
     pub reschedule_cb: ::std::option::Option<
         unsafe extern "C" fn(w: *mut ev_periodic, now: ev_tstamp) -> ev_tstamp,
     >,
 }
+/// Fires when the process receives a signal (a signal belongs to one loop at a time).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_signal {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -148,61 +232,100 @@ pub struct ev_signal {
             revents: ::std::os::raw::c_int,
         ),
     >,
+    /// Private to libev: the next watcher in the same list.
     pub next: *mut ev_watcher_list,
+    /// The signal number watched (read-only while active).
     pub signum: ::std::os::raw::c_int,
 }
+/// Fires when a child process changes status (default loop only).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_child {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_child, revents: ::std::os::raw::c_int),
     >,
+    /// Private to libev: the next watcher in the same list.
     pub next: *mut ev_watcher_list,
+    /// Private to libev: whether stopped/continued children are reported too (the `trace` argument).
     pub flags: ::std::os::raw::c_int,
+    /// The process id watched, or 0 for any child (read-only while active).
     pub pid: ::std::os::raw::c_int,
+    /// The process id that changed status (set by libev before the callback).
     pub rpid: ::std::os::raw::c_int,
+    /// The status as `waitpid` reports it (set by libev before the callback).
     pub rstatus: ::std::os::raw::c_int,
 }
+/// The platform's `struct stat`, as stored in [`ev_stat`].
 pub type ev_statdata = stat;
+/// Fires when a path's attributes change (inotify on Linux, polling elsewhere).
 #[repr(C)]
 pub struct ev_stat {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_stat, revents: ::std::os::raw::c_int),
     >,
+    /// Private to libev: the next watcher in the same list.
     pub next: *mut ev_watcher_list,
+    /// Private to libev: the polling timer.
     pub timer: ev_timer,
+    /// Seconds between polls; 0 lets libev choose (read-only while active).
     pub interval: ev_tstamp,
+    /// The path watched (must stay valid while the watcher is active).
     pub path: *const ::std::os::raw::c_char,
+    /// The previous attributes of the path (valid in the callback).
     pub prev: ev_statdata,
+    /// The current attributes of the path (valid in the callback; `st_nlink` is 0 if it does not exist).
     pub attr: ev_statdata,
+    /// Private to libev: the inotify watch descriptor (or a negative state).
     pub wd: ::std::os::raw::c_int,
 }
+/// Runs when the loop has nothing else pending (keeps the loop from blocking while active).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_idle {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_idle, revents: ::std::os::raw::c_int),
     >,
 }
+/// Runs right before the loop blocks for events.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_prepare {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -211,35 +334,53 @@ pub struct ev_prepare {
         ),
     >,
 }
+/// Runs right after the loop has polled for events.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_check {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_check, revents: ::std::os::raw::c_int),
     >,
 }
+/// Runs when the loop has been re-initialised in a forked child ([`ev_loop_fork`]).
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_fork {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_fork, revents: ::std::os::raw::c_int),
     >,
 }
+/// Runs when its loop is being destroyed.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_cleanup {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(
             loop_: *mut ev_loop,
@@ -248,79 +389,129 @@ pub struct ev_cleanup {
         ),
     >,
 }
+/// Embeds another loop (with an embeddable backend) into this one.
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct ev_embed {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_embed, revents: ::std::os::raw::c_int),
     >,
+    /// The loop embedded (read-only while active).
     pub other: *mut ev_loop,
+    /// Private to libev: the io watcher on the embedded loop's backend fd.
     pub io: ev_io,
+    /// Private to libev: the prepare watcher driving the embedded loop.
     pub prepare: ev_prepare,
+    /// Private to libev: unused, kept for binary compatibility.
     pub check: ev_check,
+    /// Private to libev: unused, kept for binary compatibility.
     pub timer: ev_timer,
+    /// Private to libev: unused, kept for binary compatibility.
     pub periodic: ev_periodic,
+    /// Private to libev: unused, kept for binary compatibility.
     pub idle: ev_idle,
+    /// Private to libev: the fork watcher forwarding forks to the embedded loop.
     pub fork: ev_fork,
+    /// Private to libev: the cleanup watcher for the embedded loop.
     pub cleanup: ev_cleanup,
 }
+/// Lets another thread (or a signal handler) wake the loop with [`ev_async_send`].
 #[repr(C)]
 pub struct ev_async {
+    /// Private to libev: non-zero while the watcher is started.
     pub active: ::std::os::raw::c_int,
+    /// Private to libev: non-zero while an event is waiting for the callback.
     pub pending: ::std::os::raw::c_int,
+    /// The watcher's priority, `EV_MINPRI..=EV_MAXPRI`; change it only while inactive.
     pub priority: ::std::os::raw::c_int,
+    /// User data: libev never reads it.
     pub data: *mut ::std::os::raw::c_void,
+    /// The callback: called with the loop, the watcher and the received events.
     pub cb: ::std::option::Option<
         unsafe extern "C" fn(loop_: *mut ev_loop, w: *mut ev_async, revents: ::std::os::raw::c_int),
     >,
+    /// Private to libev: set by [`ev_async_send`], cleared before the callback (see [`ev_async_pending`](crate::ev_async_pending)).
     pub sent: sig_atomic_t,
 }
+/// Loop flags: the defaults (every recommended backend, `LIBEV_FLAGS` honoured).
 pub const EVFLAG_AUTO: _bindgen_ty_11 = 0;
+/// Loop flag: ignore the `LIBEV_FLAGS` environment variable.
 pub const EVFLAG_NOENV: _bindgen_ty_11 = 16777216;
+/// Loop flag: detect forks on every iteration with `getpid()` (instead of calling [`ev_loop_fork`]).
 pub const EVFLAG_FORKCHECK: _bindgen_ty_11 = 33554432;
+/// Loop flag: never use inotify for stat watchers.
 pub const EVFLAG_NOINOTIFY: _bindgen_ty_11 = 1048576;
+/// Loop flag (obsolete, 0): signalfd is opt-in with [`EVFLAG_SIGNALFD`].
 pub const EVFLAG_NOSIGFD: _bindgen_ty_11 = 0;
+/// Loop flag: use signalfd for signal watchers (not compiled in here: `EV_USE_SIGNALFD=0`).
 pub const EVFLAG_SIGNALFD: _bindgen_ty_11 = 2097152;
+/// Loop flag: never touch the thread's signal mask.
 pub const EVFLAG_NOSIGMASK: _bindgen_ty_11 = 4194304;
+/// Loop flag: do not use timerfd to detect wall-clock jumps.
 pub const EVFLAG_NOTIMERFD: _bindgen_ty_11 = 8388608;
+/// Integer type of the `EVFLAG_*` loop flags (an anonymous enum in ev.h).
 pub type _bindgen_ty_11 = u32;
+/// Backend: `select(2)`.
 pub const EVBACKEND_SELECT: _bindgen_ty_12 = 1;
+/// Backend: `poll(2)`.
 pub const EVBACKEND_POLL: _bindgen_ty_12 = 2;
+/// Backend: Linux `epoll(7)`.
 pub const EVBACKEND_EPOLL: _bindgen_ty_12 = 4;
+/// Backend: BSD/macOS `kqueue(2)`.
 pub const EVBACKEND_KQUEUE: _bindgen_ty_12 = 8;
+/// Backend: Solaris `/dev/poll` (not implemented by libev).
 pub const EVBACKEND_DEVPOLL: _bindgen_ty_12 = 16;
+/// Backend: Solaris event ports.
 pub const EVBACKEND_PORT: _bindgen_ty_12 = 32;
+/// Backend: Linux AIO (`io_submit` with `IOCB_CMD_POLL`, Linux 4.18+).
 pub const EVBACKEND_LINUXAIO: _bindgen_ty_12 = 64;
+/// Backend: Linux `io_uring` (5.1+).
 pub const EVBACKEND_IOURING: _bindgen_ty_12 = 128;
+/// Every backend bit.
 pub const EVBACKEND_ALL: _bindgen_ty_12 = 255;
+/// Mask of the bits of a flags value that select backends.
 pub const EVBACKEND_MASK: _bindgen_ty_12 = 65535;
+/// Integer type of the `EVBACKEND_*` constants (an anonymous enum in ev.h).
 pub type _bindgen_ty_12 = u32;
 unsafe extern "C" {
+    /// Major version of the linked libev (compare with [`EV_VERSION_MAJOR`]).
     pub fn ev_version_major() -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    /// Minor version of the linked libev (compare with [`EV_VERSION_MINOR`]).
     pub fn ev_version_minor() -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    /// The `EVBACKEND_*` bits compiled in and usable on this system.
     pub fn ev_supported_backends() -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// The supported backends libev recommends here (what [`EVFLAG_AUTO`] tries).
     pub fn ev_recommended_backends() -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// The backends whose loops can be embedded with an [`ev_embed`] watcher.
     pub fn ev_embeddable_backends() -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// The current wall-clock time, as libev sees it.
     pub fn ev_time() -> ev_tstamp;
 }
 unsafe extern "C" {
+    /// Sleeps for the given number of seconds (none if not positive).
     pub fn ev_sleep(delay: ev_tstamp);
 }
 unsafe extern "C" {
+    /// Replaces the `realloc`-like function libev allocates with (process-wide; call before any loop exists).
     pub fn ev_set_allocator(
         cb: ::std::option::Option<
             unsafe extern "C" fn(
@@ -331,51 +522,71 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    /// Sets the function called on unrecoverable system errors (libev aborts after it returns).
     pub fn ev_set_syserr_cb(
         cb: ::std::option::Option<unsafe extern "C" fn(msg: *const ::std::os::raw::c_char)>,
     );
 }
 unsafe extern "C" {
+    /// The default loop (created on first call with `flags`): the only one that handles child watchers; null if it cannot be created.
     pub fn ev_default_loop(flags: ::std::os::raw::c_uint) -> *mut ev_loop;
 }
 unsafe extern "C" {
+    /// Creates a new loop with the given `EVFLAG_*`/`EVBACKEND_*` flags; null if no requested backend works.
     pub fn ev_loop_new(flags: ::std::os::raw::c_uint) -> *mut ev_loop;
 }
 unsafe extern "C" {
+    /// The loop's cached time, updated once per iteration.
     pub fn ev_now(loop_: *mut ev_loop) -> ev_tstamp;
 }
 unsafe extern "C" {
+    /// Destroys a loop, after running its cleanup watchers; its other watchers must be stopped first.
     pub fn ev_loop_destroy(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// Marks a loop for re-initialisation in a forked child, done at its next iteration.
     pub fn ev_loop_fork(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// The `EVBACKEND_*` bit of the backend the loop uses.
     pub fn ev_backend(loop_: *mut ev_loop) -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// Updates the loop's cached time ([`ev_now`]) from the clock.
     pub fn ev_now_update(loop_: *mut ev_loop);
 }
+/// [`ev_run`] flag: poll once without blocking.
 pub const EVRUN_NOWAIT: _bindgen_ty_13 = 1;
+/// [`ev_run`] flag: block until some events arrive, handle them, return.
 pub const EVRUN_ONCE: _bindgen_ty_13 = 2;
+/// Integer type of the `EVRUN_*` flags (an anonymous enum in ev.h).
 pub type _bindgen_ty_13 = u32;
+/// [`ev_break`] argument: cancel a pending break.
 pub const EVBREAK_CANCEL: _bindgen_ty_14 = 0;
+/// [`ev_break`] argument: make the innermost [`ev_run`] return.
 pub const EVBREAK_ONE: _bindgen_ty_14 = 1;
+/// [`ev_break`] argument: make every nested [`ev_run`] return.
 pub const EVBREAK_ALL: _bindgen_ty_14 = 2;
+/// Integer type of the `EVBREAK_*` constants (an anonymous enum in ev.h).
 pub type _bindgen_ty_14 = u32;
 unsafe extern "C" {
+    /// Runs the loop until no active, referenced watcher is left or [`ev_break`] is called (or once, with `EVRUN_*` flags); returns non-zero if watchers remain active.
     pub fn ev_run(loop_: *mut ev_loop, flags: ::std::os::raw::c_int) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    /// Makes [`ev_run`] return after the current iteration (`EVBREAK_ONE` or `EVBREAK_ALL`), or cancels that (`EVBREAK_CANCEL`).
     pub fn ev_break(loop_: *mut ev_loop, how: ::std::os::raw::c_int);
 }
 unsafe extern "C" {
+    /// Increments the loop's reference count (undoes an [`ev_unref`]).
     pub fn ev_ref(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// Decrements the loop's reference count, so that an active watcher no longer keeps [`ev_run`] running.
     pub fn ev_unref(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// Waits once for an fd event and/or a timeout without a watcher struct, then calls `cb` with the events and `arg`.
     pub fn ev_once(
         loop_: *mut ev_loop,
         fd: ::std::os::raw::c_int,
@@ -388,34 +599,45 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    /// Calls the callbacks of every pending watcher (the default invoke-pending hook).
     pub fn ev_invoke_pending(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// How many times the loop has polled for events.
     pub fn ev_iteration(loop_: *mut ev_loop) -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// How many [`ev_run`] calls of this loop are currently running (nesting depth).
     pub fn ev_depth(loop_: *mut ev_loop) -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// Checks the loop's internal consistency (aborts on corruption; a no-op with `NDEBUG`).
     pub fn ev_verify(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// Delays io polling by up to this many seconds, to collect more events per iteration.
     pub fn ev_set_io_collect_interval(loop_: *mut ev_loop, interval: ev_tstamp);
 }
 unsafe extern "C" {
+    /// Delays timeouts by up to this many seconds, to handle more at once.
     pub fn ev_set_timeout_collect_interval(loop_: *mut ev_loop, interval: ev_tstamp);
 }
 unsafe extern "C" {
+    /// Stores a user pointer in the loop.
     pub fn ev_set_userdata(loop_: *mut ev_loop, data: *mut ::std::os::raw::c_void);
 }
 unsafe extern "C" {
+    /// The user pointer stored with [`ev_set_userdata`] (null by default).
     pub fn ev_userdata(loop_: *mut ev_loop) -> *mut ::std::os::raw::c_void;
 }
+/// A callback taking only a loop (the invoke-pending hook).
 pub type ev_loop_callback = ::std::option::Option<unsafe extern "C" fn(loop_: *mut ev_loop)>;
 unsafe extern "C" {
+    /// Replaces the function the loop calls to invoke pending watchers.
     pub fn ev_set_invoke_pending_cb(loop_: *mut ev_loop, invoke_pending_cb: ev_loop_callback);
 }
 unsafe extern "C" {
+    /// Sets functions called around the blocking poll (to release and re-acquire a lock).
     pub fn ev_set_loop_release_cb(
         loop_: *mut ev_loop,
         release: ::std::option::Option<unsafe extern "C" fn(loop_: *mut ev_loop)>,
@@ -423,15 +645,19 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    /// How many watchers are pending.
     pub fn ev_pending_count(loop_: *mut ev_loop) -> ::std::os::raw::c_uint;
 }
 unsafe extern "C" {
+    /// Suspends the loop's clock (e.g. before the process stops); pair with [`ev_resume`].
     pub fn ev_suspend(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// Resumes a loop suspended with [`ev_suspend`], adjusting its timers for the time that passed.
     pub fn ev_resume(loop_: *mut ev_loop);
 }
 unsafe extern "C" {
+    /// Makes a watcher pending with the given events, as if they had happened.
     pub fn ev_feed_event(
         loop_: *mut ev_loop,
         w: *mut ::std::os::raw::c_void,
@@ -439,6 +665,7 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    /// Makes every io watcher of an fd pending with the given events.
     pub fn ev_feed_fd_event(
         loop_: *mut ev_loop,
         fd: ::std::os::raw::c_int,
@@ -446,12 +673,15 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    /// Reports a signal to the loop that owns it (async-signal-safe; for own signal handlers).
     pub fn ev_feed_signal(signum: ::std::os::raw::c_int);
 }
 unsafe extern "C" {
+    /// Makes every signal watcher of a signal on this loop pending.
     pub fn ev_feed_signal_event(loop_: *mut ev_loop, signum: ::std::os::raw::c_int);
 }
 unsafe extern "C" {
+    /// Calls a watcher's callback directly with the given events.
     pub fn ev_invoke(
         loop_: *mut ev_loop,
         w: *mut ::std::os::raw::c_void,
@@ -459,104 +689,137 @@ unsafe extern "C" {
     );
 }
 unsafe extern "C" {
+    /// Clears a watcher's pending state and returns the events it had pending (0 if none).
     pub fn ev_clear_pending(
         loop_: *mut ev_loop,
         w: *mut ::std::os::raw::c_void,
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    /// Starts an io watcher.
     pub fn ev_io_start(loop_: *mut ev_loop, w: *mut ev_io);
 }
 unsafe extern "C" {
+    /// Stops an io watcher (also clears its pending state).
     pub fn ev_io_stop(loop_: *mut ev_loop, w: *mut ev_io);
 }
 unsafe extern "C" {
+    /// Starts a timer relative to the loop's current time.
     pub fn ev_timer_start(loop_: *mut ev_loop, w: *mut ev_timer);
 }
 unsafe extern "C" {
+    /// Stops a timer.
     pub fn ev_timer_stop(loop_: *mut ev_loop, w: *mut ev_timer);
 }
 unsafe extern "C" {
+    /// Restarts a repeating timer from now (stops it if `repeat` is 0).
     pub fn ev_timer_again(loop_: *mut ev_loop, w: *mut ev_timer);
 }
 unsafe extern "C" {
+    /// Seconds until the timer fires (relative to the loop's time).
     pub fn ev_timer_remaining(loop_: *mut ev_loop, w: *mut ev_timer) -> ev_tstamp;
 }
 unsafe extern "C" {
+    /// Starts a periodic watcher.
     pub fn ev_periodic_start(loop_: *mut ev_loop, w: *mut ev_periodic);
 }
 unsafe extern "C" {
+    /// Stops a periodic watcher.
     pub fn ev_periodic_stop(loop_: *mut ev_loop, w: *mut ev_periodic);
 }
 unsafe extern "C" {
+    /// Recomputes a periodic's next firing time (after changing its parameters).
     pub fn ev_periodic_again(loop_: *mut ev_loop, w: *mut ev_periodic);
 }
 unsafe extern "C" {
+    /// Starts a signal watcher (the signal then belongs to this loop).
     pub fn ev_signal_start(loop_: *mut ev_loop, w: *mut ev_signal);
 }
 unsafe extern "C" {
+    /// Stops a signal watcher.
     pub fn ev_signal_stop(loop_: *mut ev_loop, w: *mut ev_signal);
 }
 unsafe extern "C" {
+    /// Starts a child watcher (default loop only).
     pub fn ev_child_start(loop_: *mut ev_loop, w: *mut ev_child);
 }
 unsafe extern "C" {
+    /// Stops a child watcher.
     pub fn ev_child_stop(loop_: *mut ev_loop, w: *mut ev_child);
 }
 unsafe extern "C" {
+    /// Starts a stat watcher.
     pub fn ev_stat_start(loop_: *mut ev_loop, w: *mut ev_stat);
 }
 unsafe extern "C" {
+    /// Stops a stat watcher.
     pub fn ev_stat_stop(loop_: *mut ev_loop, w: *mut ev_stat);
 }
 unsafe extern "C" {
+    /// Refreshes the watcher's `attr` from the file system now.
     pub fn ev_stat_stat(loop_: *mut ev_loop, w: *mut ev_stat);
 }
 unsafe extern "C" {
+    /// Starts an idle watcher.
     pub fn ev_idle_start(loop_: *mut ev_loop, w: *mut ev_idle);
 }
 unsafe extern "C" {
+    /// Stops an idle watcher.
     pub fn ev_idle_stop(loop_: *mut ev_loop, w: *mut ev_idle);
 }
 unsafe extern "C" {
+    /// Starts a prepare watcher.
     pub fn ev_prepare_start(loop_: *mut ev_loop, w: *mut ev_prepare);
 }
 unsafe extern "C" {
+    /// Stops a prepare watcher.
     pub fn ev_prepare_stop(loop_: *mut ev_loop, w: *mut ev_prepare);
 }
 unsafe extern "C" {
+    /// Starts a check watcher.
     pub fn ev_check_start(loop_: *mut ev_loop, w: *mut ev_check);
 }
 unsafe extern "C" {
+    /// Stops a check watcher.
     pub fn ev_check_stop(loop_: *mut ev_loop, w: *mut ev_check);
 }
 unsafe extern "C" {
+    /// Starts a fork watcher.
     pub fn ev_fork_start(loop_: *mut ev_loop, w: *mut ev_fork);
 }
 unsafe extern "C" {
+    /// Stops a fork watcher.
     pub fn ev_fork_stop(loop_: *mut ev_loop, w: *mut ev_fork);
 }
 unsafe extern "C" {
+    /// Starts a cleanup watcher.
     pub fn ev_cleanup_start(loop_: *mut ev_loop, w: *mut ev_cleanup);
 }
 unsafe extern "C" {
+    /// Stops a cleanup watcher.
     pub fn ev_cleanup_stop(loop_: *mut ev_loop, w: *mut ev_cleanup);
 }
 unsafe extern "C" {
+    /// Starts an embed watcher.
     pub fn ev_embed_start(loop_: *mut ev_loop, w: *mut ev_embed);
 }
 unsafe extern "C" {
+    /// Stops an embed watcher.
     pub fn ev_embed_stop(loop_: *mut ev_loop, w: *mut ev_embed);
 }
 unsafe extern "C" {
+    /// Runs the embedded loop once without blocking (`EVRUN_NOWAIT`).
     pub fn ev_embed_sweep(loop_: *mut ev_loop, w: *mut ev_embed);
 }
 unsafe extern "C" {
+    /// Starts an async watcher.
     pub fn ev_async_start(loop_: *mut ev_loop, w: *mut ev_async);
 }
 unsafe extern "C" {
+    /// Stops an async watcher.
     pub fn ev_async_stop(loop_: *mut ev_loop, w: *mut ev_async);
 }
 unsafe extern "C" {
+    /// Wakes the loop and makes the async watcher pending: the one call safe from any thread or signal handler.
     pub fn ev_async_send(loop_: *mut ev_loop, w: *mut ev_async);
 }

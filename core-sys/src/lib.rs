@@ -5,12 +5,15 @@
 //! every precondition libev documents (and `assert`s on) is the caller's
 //! responsibility. The `gevent` crate's `core` module is the safe layer on top.
 //!
-//! The C library itself is compiled by the `gevent` package's build script
-//! from the pristine sources in `vendor/libev`, configured by the one list of
-//! defines in `core-sys/defines.rs` (`EV_MULTIPLICITY=1`, every backend the
-//! platform has, `EV_USE_SIGNALFD=0`). The bindings in `src/bindings.rs` were
-//! generated from `ev.h` with those defines by `core-sys/regen-bindings.sh`
-//! (the `bindgen` feature); do not edit them by hand.
+//! This crate also builds the C library (the `-sys` convention,
+//! `links = "ev"`): its build script compiles the pristine sources in
+//! `vendor/libev` with the `cc` crate, configured by the one list of
+//! defines in `defines.rs` (`EV_MULTIPLICITY=1`, every backend the
+//! platform has, `EV_USE_SIGNALFD=0`, `NDEBUG`), and links the result.
+//! Dependents' build scripts get `DEP_EV_INCLUDE` (the directory holding
+//! `ev.h`) and `DEP_EV_BACKENDS`. The bindings in `src/bindings.rs` were
+//! generated from `ev.h` with those defines by `regen-bindings.sh` (the
+//! `bindgen` feature), doc lines included; do not edit them by hand.
 //!
 //! What is here:
 //!
@@ -23,16 +26,13 @@
 //!   `ev_TYPE_set`/`ev_TYPE_init` pairs, [`ev_is_active`], [`ev_is_pending`],
 //!   [`ev_priority`], [`ev_set_priority`], [`ev_cb`], [`ev_set_cb`],
 //!   [`ev_cb_invoke`], [`ev_periodic_at`], [`ev_async_pending`], and the
-//!   libev 3 compatibility names ([`ev_loop`], [`ev_unloop`], ...).
+//!   libev 3 compatibility names ([`ev_loop`](fn@ev_loop), [`ev_unloop`], ...).
 //!
 //! # Example
 //!
-//! A one-shot timer on a fresh loop, entirely through the raw API. (Only
-//! compiled here: this crate declares libev's functions but the `gevent`
-//! package builds and links the C library, so the example runs in gevent's
-//! test suite, `tests/core_loop.rs`.)
+//! A one-shot timer on a fresh loop, entirely through the raw API.
 //!
-//! ```no_run
+//! ```
 //! use libev_sys::*;
 //! use std::os::raw::c_int;
 //!
@@ -42,7 +42,7 @@
 //! }
 //!
 //! unsafe {
-//!     let lp = ev_loop_new(EVFLAG_AUTO as u32);
+//!     let lp = ev_loop_new(EVFLAG_AUTO);
 //!     assert!(!lp.is_null());
 //!     let mut fired = 0u32;
 //!     let mut t: ev_timer = std::mem::zeroed();
@@ -57,6 +57,7 @@
 //!
 //! [libev]: http://software.schmorp.de/pkg/libev.html
 
+#![deny(missing_docs)]
 // The helpers below are one-line translations of libev's macros; each
 // body is exactly the contract stated in its `# Safety` section.
 #![allow(unsafe_op_in_unsafe_fn)]
@@ -65,7 +66,6 @@
     non_camel_case_types,
     non_snake_case,
     non_upper_case_globals,
-    missing_docs,
     dead_code,
     unused_imports,
     unsafe_op_in_unsafe_fn,
@@ -78,6 +78,11 @@ mod bindings {
     include!("bindings.rs");
 }
 pub use bindings::*;
+
+/// Compiles and runs the example in README.md as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 use core::ffi::{c_char, c_int, c_void};
 

@@ -191,4 +191,8 @@ impl std::fmt::Debug for AsyncSender {
     }
 }
 
-common_methods!(Async);
+common_methods!(
+    Async,
+    "# let lp = Loop::new()?;\n",
+    "Async::new(&lp, |_, _| {})"
+);

@@ -41,6 +41,14 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, in flag order.
+    ///
+    /// ```
+    /// use gevent::core::{Backend, Loop};
+    /// for b in Backend::ALL {
+    ///     let usable = Loop::usable_backends().contains(b);
+    ///     println!("{b}: {}", if usable { "usable" } else { "not usable here" });
+    /// }
+    /// ```
     pub const ALL: [Backend; 8] = [
         Backend::Select,
         Backend::Poll,
@@ -153,6 +161,12 @@ pub struct Backends(u32);
 
 impl Backends {
     /// The empty set.
+    ///
+    /// ```
+    /// use gevent::core::{Backend, Backends};
+    /// assert!(Backends::EMPTY.is_empty());
+    /// assert!(!Backends::EMPTY.contains(Backend::Select));
+    /// ```
     pub const EMPTY: Backends = Backends(0);
 
     /// The set with these `EVBACKEND_*` bits (bits that name no backend are dropped).

@@ -54,4 +54,8 @@ impl Check {
     }
 }
 
-common_methods!(Check);
+common_methods!(
+    Check,
+    "# let lp = Loop::new()?;\n",
+    "Check::new(&lp, |_, _| {})"
+);

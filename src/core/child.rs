@@ -90,7 +90,7 @@ impl Child {
 
     /// The pid watched (0: any).
     ///
-    /// ```no_run
+    /// ```
     /// # let lp = gevent::core::Loop::default_loop()?;
     /// let w = gevent::core::Child::new(&lp, 42, false, |_, _| {})?;
     /// assert_eq!(w.pid(), 42);
@@ -103,9 +103,22 @@ impl Child {
 
     /// The pid whose status changed last.
     ///
-    /// ```no_run
-    /// # let lp = gevent::core::Loop::default_loop()?;
-    /// let w = gevent::core::Child::new(&lp, 0, false, |w, _| println!("{}", w.rpid()))?;
+    /// ```
+    /// use gevent::core::{Child, Loop};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let lp = Loop::default_loop()?;
+    /// let seen = Rc::new(Cell::new(0));
+    /// let s = seen.clone();
+    /// // pid 0: any child; rpid says which one it was.
+    /// let w = Child::new(&lp, 0, false, move |w, _| {
+    ///     s.set(w.rpid());
+    ///     w.stop();
+    /// })?;
+    /// w.start()?;
+    /// let child = std::process::Command::new("true").spawn()?;
+    /// lp.run();
+    /// assert_eq!(seen.get(), child.id() as i32);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn rpid(&self) -> i32 {
@@ -116,12 +129,23 @@ impl Child {
     /// The raw `waitpid` status of the last change (use `libc::WIFEXITED`
     /// and friends, or `std::os::unix::process::ExitStatusExt::from_raw`).
     ///
-    /// ```no_run
-    /// # let lp = gevent::core::Loop::default_loop()?;
+    /// ```
+    /// use gevent::core::{Child, Loop};
     /// use std::os::unix::process::ExitStatusExt;
-    /// let w = gevent::core::Child::new(&lp, 0, false, |w, _| {
-    ///     println!("{}", std::process::ExitStatus::from_raw(w.rstatus()));
+    /// use std::process::{Command, ExitStatus};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let lp = Loop::default_loop()?;
+    /// let child = Command::new("sh").args(["-c", "exit 3"]).spawn()?;
+    /// let code = Rc::new(Cell::new(None));
+    /// let c = code.clone();
+    /// let w = Child::new(&lp, child.id() as i32, false, move |w, _| {
+    ///     c.set(ExitStatus::from_raw(w.rstatus()).code());
+    ///     w.stop();
     /// })?;
+    /// w.start()?;
+    /// lp.run();
+    /// assert_eq!(code.get(), Some(3));
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn rstatus(&self) -> i32 {
@@ -135,10 +159,12 @@ impl Child {
     ///
     /// `InvalidInput` if active or pid is negative.
     ///
-    /// ```no_run
+    /// ```
     /// # let lp = gevent::core::Loop::default_loop()?;
     /// let w = gevent::core::Child::new(&lp, 0, false, |_, _| {})?;
     /// w.set(1234, true)?;
+    /// assert_eq!(w.pid(), 1234);
+    /// assert!(w.set(-1, false).is_err());
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set(&self, pid: i32, trace: bool) -> io::Result<()> {
@@ -155,4 +181,8 @@ impl Child {
     }
 }
 
-common_methods!(Child);
+common_methods!(
+    Child,
+    "# let lp = Loop::default_loop()?; // child watchers: default loop only\n",
+    "Child::new(&lp, 0, false, |_, _| {})?"
+);

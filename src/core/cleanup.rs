@@ -48,4 +48,8 @@ impl Cleanup {
     }
 }
 
-common_methods!(Cleanup);
+common_methods!(
+    Cleanup,
+    "# let lp = Loop::new()?;\n",
+    "Cleanup::new(&lp, |_, _| {})"
+);

@@ -17,7 +17,11 @@ watcher_kind!(EmbedKind, Embed, ffi::ev_embed, "embed", ffi::ev_embed_start, ffi
 /// An embed watcher: makes an embeddable loop's events show up in this one
 /// (`ev_embed`), for example a kqueue loop for sockets inside a select
 /// loop. Without a callback the embedded loop is swept automatically;
-/// with one, call [`sweep`](Embed::sweep) from it.
+/// with one, call [`sweep`](Embed::sweep) from it. Which of the two is
+/// fixed at creation: on a watcher made without a callback,
+/// [`set_callback`](Embed::set_callback) stores a callback that libev never
+/// calls, and [`feed`](Embed::feed) and [`invoke`](Embed::invoke) do
+/// nothing.
 ///
 /// # Examples
 ///
@@ -98,11 +102,24 @@ impl Embed {
     }
 
     /// Runs the embedded loop once without blocking (`ev_embed_sweep`).
+    /// Call it from the callback of an embed watcher made with one.
     ///
-    /// ```no_run
-    /// # fn f(e: &gevent::core::Embed) {
-    /// e.sweep();
-    /// # }
+    /// ```
+    /// use gevent::core::{Embed, Events, Loop, Timer};
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    ///
+    /// let outer = Loop::new()?;
+    /// # let Some(b) = Loop::embeddable_backends().iter().find(|b| Loop::with_backend(*b).is_ok()) else { return Ok(()) };
+    /// let inner = Loop::with_backend(b)?; // an embeddable backend
+    /// let fired = Rc::new(Cell::new(false));
+    /// let f = fired.clone();
+    /// let t = Timer::new(&inner, Duration::ZERO, Duration::ZERO, move |_, _| f.set(true));
+    /// t.start()?;
+    /// let e = Embed::new(&outer, &inner, Some(|e: &Embed, _: Events| e.sweep()))?;
+    /// e.start()?;
+    /// e.sweep(); // runs the inner loop's due timer now
+    /// assert!(fired.get());
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn sweep(&self) {
         // SAFETY: valid loops and watcher.
@@ -111,10 +128,14 @@ impl Embed {
 
     /// The embedded loop.
     ///
-    /// ```no_run
-    /// # fn f(e: &gevent::core::Embed) {
-    /// println!("{:?}", e.other().backend());
-    /// # }
+    /// ```
+    /// use gevent::core::{Embed, Events, Loop};
+    /// let outer = Loop::new()?;
+    /// # let Some(b) = Loop::embeddable_backends().iter().find(|b| Loop::with_backend(*b).is_ok()) else { return Ok(()) };
+    /// let inner = Loop::with_backend(b)?; // an embeddable backend
+    /// let e = Embed::new(&outer, &inner, None::<fn(&Embed, Events)>)?;
+    /// assert_eq!(e.other().as_ptr(), inner.as_ptr());
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn other(&self) -> Loop {
         let extra = self.inner.extra.borrow();
@@ -126,4 +147,8 @@ impl Embed {
     }
 }
 
-common_methods!(Embed);
+common_methods!(
+    Embed,
+    "# let lp = Loop::new()?;\n# // An embeddable backend usable here (none: nothing to show).\n# let Some(b) = Loop::embeddable_backends().iter().find(|b| Loop::with_backend(*b).is_ok()) else { return Ok(()) };\n# let other = Loop::with_backend(b)?;\n",
+    "Embed::new(&lp, &other, Some(|e: &Embed, _| e.sweep()))?"
+);

@@ -20,6 +20,22 @@ use crate::time::to_tstamp;
 use super::{Backend, Backends, Events, signals};
 
 /// How [`Loop::break_loop`] unwinds nested [`Loop::run`] calls.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::core::{Break, Loop, Timer};
+/// use std::time::Duration;
+/// let lp = Loop::new()?;
+/// // A repeating timer would keep the loop running for ever: break out.
+/// let t = Timer::new(&lp, Duration::ZERO, Duration::from_millis(1), |w, _| {
+///     w.loop_().break_loop(Break::One);
+/// });
+/// t.start()?;
+/// lp.run();
+/// assert!(t.is_active()); // still repeating; run just returned
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Break {
     /// Cancel an earlier break request (`EVBREAK_CANCEL`).

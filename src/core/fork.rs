@@ -52,4 +52,8 @@ impl Fork {
     }
 }
 
-common_methods!(Fork);
+common_methods!(
+    Fork,
+    "# let lp = Loop::new()?;\n",
+    "Fork::new(&lp, |_, _| {})"
+);

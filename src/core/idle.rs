@@ -51,4 +51,8 @@ impl Idle {
     }
 }
 
-common_methods!(Idle);
+common_methods!(
+    Idle,
+    "# let lp = Loop::new()?;\n",
+    "Idle::new(&lp, |_, _| {})"
+);

@@ -267,4 +267,8 @@ impl Io {
     }
 }
 
-common_methods!(Io);
+common_methods!(
+    Io,
+    "# let lp = Loop::new()?;\n# use std::os::fd::AsRawFd;\n# let (a, _b) = std::os::unix::net::UnixStream::pair()?;\n",
+    "Io::new(&lp, a.as_raw_fd(), Events::READ, |_, _| {})?"
+);

@@ -230,4 +230,8 @@ impl Periodic {
     }
 }
 
-common_methods!(Periodic);
+common_methods!(
+    Periodic,
+    "# let lp = Loop::new()?;\n",
+    "Periodic::new(&lp, lp.now() + 60.0, 0.0, |_, _| {})?"
+);

@@ -55,4 +55,8 @@ impl Prepare {
     }
 }
 
-common_methods!(Prepare);
+common_methods!(
+    Prepare,
+    "# let lp = Loop::new()?;\n",
+    "Prepare::new(&lp, |_, _| {})"
+);

@@ -116,4 +116,8 @@ impl Signal {
     }
 }
 
-common_methods!(Signal);
+common_methods!(
+    Signal,
+    "# let lp = Loop::new()?;\n",
+    "Signal::new(&lp, libc::SIGUSR2, |_, _| {})?"
+);

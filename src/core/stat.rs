@@ -201,4 +201,8 @@ impl Stat {
     }
 }
 
-common_methods!(Stat);
+common_methods!(
+    Stat,
+    "# let lp = Loop::new()?;\n",
+    "Stat::new(&lp, \"/\", Duration::ZERO, |_, _| {})?"
+);

@@ -165,4 +165,8 @@ impl Timer {
     }
 }
 
-common_methods!(Timer);
+common_methods!(
+    Timer,
+    "# let lp = Loop::new()?;\n",
+    "Timer::new(&lp, Duration::from_secs(60), Duration::ZERO, |_, _| {})"
+);

@@ -261,7 +261,19 @@ impl<K: Kind> WatcherCell<K> {
         Ok(())
     }
 
+    /// Whether libev has a callback to call: false only for an embed
+    /// watcher made without one (libev then sweeps the embedded loop
+    /// itself), whose callback pointer is NULL.
+    fn has_raw_callback(&self) -> bool {
+        // SAFETY: valid pointer; reading the header is always allowed.
+        unsafe { ffi::ev_cb(self.raw()).is_some() }
+    }
+
     pub(crate) fn feed(&self, events: Events) {
+        if !self.has_raw_callback() {
+            // libev would call the NULL callback: nothing to feed.
+            return;
+        }
         // SAFETY: valid loop and watcher; feeding is allowed in any state.
         unsafe {
             ffi::ev_feed_event(
@@ -273,6 +285,10 @@ impl<K: Kind> WatcherCell<K> {
     }
 
     pub(crate) fn invoke(&self, events: Events) {
+        if !self.has_raw_callback() {
+            // libev would call the NULL callback: nothing to invoke.
+            return;
+        }
         // SAFETY: valid loop and watcher; the trampoline catches panics.
         unsafe {
             ffi::ev_invoke(
@@ -339,9 +355,36 @@ unsafe extern "C" fn trampoline<K: Kind>(lp: *mut ffi::ev_loop, w: *mut K::Raw, 
     }
 }
 
-/// Generates the methods every watcher handle shares.
+/// The doc example of a shared watcher method: `$setup` (hidden lines that
+/// define `lp` and what the constructor needs), then `let w = $ctor;`, then
+/// the method-specific `$body`. Every watcher type passes its own setup and
+/// constructor to [`common_methods`], so each type's page shows (and
+/// tests) the example with that type.
+macro_rules! watcher_example {
+    ($setup:literal, $ctor:literal, $body:literal) => {
+        concat!(
+            "# Examples\n\n```\n",
+            "# fn main() -> std::io::Result<()> {\n",
+            "# use gevent::core::*;\n",
+            "# use std::time::Duration;\n",
+            "# use std::{cell::Cell, rc::Rc};\n",
+            $setup,
+            "let w = ",
+            $ctor,
+            ";\n",
+            $body,
+            "# Ok(())\n",
+            "# }\n",
+            "```"
+        )
+    };
+}
+pub(crate) use watcher_example;
+
+/// Generates the methods every watcher handle shares. `$setup` and `$ctor`
+/// make the doc examples (see [`watcher_example`]).
 macro_rules! common_methods {
-    ($t:ident) => {
+    ($t:ident, $setup:literal, $ctor:literal) => {
         impl $t {
             /// Starts the watcher (`ev_TYPE_start`); starting an active
             /// watcher does nothing.
@@ -350,27 +393,37 @@ macro_rules! common_methods {
             ///
             /// Whatever libev would `assert` on is reported instead
             /// (`ErrorKind::InvalidInput` and friends, with a message).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "w.start()?;\nassert!(w.is_active());\nw.start()?; // already active: nothing happens\nw.stop();\n")]
             pub fn start(&self) -> std::io::Result<()> {
                 self.inner.start()
             }
 
             /// Stops the watcher (`ev_TYPE_stop`) and clears a pending
             /// event; stopping an inactive watcher does nothing.
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "w.start()?;\nw.stop();\nassert!(!w.is_active());\nw.stop(); // already stopped: nothing happens\n")]
             pub fn stop(&self) {
                 self.inner.stop()
             }
 
             /// Whether the watcher is started (`ev_is_active`).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "assert!(!w.is_active());\nw.start()?;\nassert!(w.is_active());\n")]
             pub fn is_active(&self) -> bool {
                 self.inner.is_active()
             }
 
             /// Whether an event is waiting for the callback (`ev_is_pending`).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "assert!(!w.is_pending());\nw.feed(Events::CUSTOM);\nassert!(w.is_pending());\nw.clear_pending();\nassert!(!w.is_pending());\n")]
             pub fn is_pending(&self) -> bool {
                 self.inner.is_pending()
             }
 
             /// The watcher's priority, `-2..=2` (`ev_priority`).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "assert_eq!(w.priority(), 0);\nw.set_priority(2)?;\nassert_eq!(w.priority(), 2);\n")]
             pub fn priority(&self) -> i32 {
                 self.inner.priority()
             }
@@ -381,32 +434,45 @@ macro_rules! common_methods {
             ///
             /// `InvalidInput` if `pri` is outside `-2..=2` or the watcher is
             /// active or pending.
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "w.set_priority(-2)?;\nassert!(w.set_priority(3).is_err()); // out of range\nw.start()?;\nassert!(w.set_priority(1).is_err()); // active\nw.stop();\nw.set_priority(1)?;\n")]
             pub fn set_priority(&self, pri: i32) -> std::io::Result<()> {
                 self.inner.set_priority(pri)
             }
 
             /// Makes the callback run as if `events` happened, at the next
-            /// chance the loop gets (`ev_feed_event`).
+            /// chance the loop gets (`ev_feed_event`). Does nothing for an
+            /// [`Embed`](crate::core::Embed) made without a callback.
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "let got = Rc::new(Cell::new(Events::NONE));\nlet g = got.clone();\nw.set_callback(move |_, ev| g.set(ev));\nw.feed(Events::CUSTOM);\nassert_eq!(got.get(), Events::NONE); // not yet: at the next iteration\nlp.run_nowait();\nassert_eq!(got.get(), Events::CUSTOM);\n")]
             pub fn feed(&self, events: $crate::core::Events) {
                 self.inner.feed(events)
             }
 
-            /// Calls the callback right now with `events` (`ev_invoke`).
+            /// Calls the callback right now with `events` (`ev_invoke`). Does
+            /// nothing for an [`Embed`](crate::core::Embed) made without a
+            /// callback.
             ///
             /// # Panics
             ///
             /// Resumes a panic raised by the callback.
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "let hits = Rc::new(Cell::new(0));\nlet h = hits.clone();\nw.set_callback(move |_, _| h.set(h.get() + 1));\nw.invoke(Events::CUSTOM);\nassert_eq!(hits.get(), 1);\n")]
             pub fn invoke(&self, events: $crate::core::Events) {
                 self.inner.invoke(events)
             }
 
             /// Clears a pending event and returns its bits (`ev_clear_pending`).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "w.feed(Events::CUSTOM);\nassert_eq!(w.clear_pending(), Events::CUSTOM);\nassert!(!w.is_pending());\nassert_eq!(w.clear_pending(), Events::NONE);\n")]
             pub fn clear_pending(&self) -> $crate::core::Events {
                 self.inner.clear_pending()
             }
 
             /// Whether the watcher keeps [`Loop::run`](crate::core::Loop::run)
             /// from returning (default `true`).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "assert!(w.keepalive());\nw.set_keepalive(false);\nassert!(!w.keepalive());\n")]
             pub fn keepalive(&self) -> bool {
                 self.inner.keepalive()
             }
@@ -414,16 +480,22 @@ macro_rules! common_methods {
             /// Chooses whether the active watcher keeps the loop running
             /// (`ev_ref`/`ev_unref`, kept balanced even when libev stops the
             /// watcher by itself, as it does with a one-shot timer).
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "w.set_keepalive(false);\nw.start()?;\n// Nothing else keeps the loop running, so this returns at once.\nlp.run();\nassert!(w.is_active());\n")]
             pub fn set_keepalive(&self, keep: bool) {
                 self.inner.set_keepalive(keep)
             }
 
             /// Replaces the callback.
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "let last = Rc::new(Cell::new(Events::NONE));\nlet l = last.clone();\nw.set_callback(move |_, ev| l.set(ev));\nw.invoke(Events::CUSTOM);\nassert_eq!(last.get(), Events::CUSTOM);\n")]
             pub fn set_callback<F: FnMut(&$t, $crate::core::Events) + 'static>(&self, cb: F) {
                 self.inner.set_callback(Some(Box::new(cb)))
             }
 
             /// The loop this watcher belongs to.
+            ///
+            #[doc = $crate::core::watcher::watcher_example!($setup, $ctor, "assert_eq!(w.loop_().as_ptr(), lp.as_ptr());\n")]
             pub fn loop_(&self) -> &$crate::core::Loop {
                 &self.inner.lp
             }

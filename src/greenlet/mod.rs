@@ -42,6 +42,7 @@
 pub(crate) mod stack;
 pub(crate) mod state;
 pub(crate) mod switch;
+mod waitable;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -60,6 +61,15 @@ mod stack_info {
     /// reserved, not committed: a parked greenlet costs about one page of
     /// memory whatever this size. Change it per greenlet with
     /// [`Builder::stack_size`](crate::Builder::stack_size).
+    ///
+    /// ```
+    /// // Deep recursion wants more; the builder sets it per greenlet.
+    /// let g = gevent::Builder::new()
+    ///     .stack_size(4 * gevent::DEFAULT_STACK_SIZE)
+    ///     .spawn(|| "plenty of stack");
+    /// assert_eq!(g.get()?, "plenty of stack");
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
     pub const DEFAULT_STACK_SIZE: usize = super::stack::DEFAULT_STACK_SIZE;
 }
 
@@ -138,6 +148,23 @@ pub struct GreenletRef {
 }
 
 /// Identifies a link added with [`Greenlet::link`], for [`Greenlet::unlink`].
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// let g = gevent::spawn(|| 1);
+/// let hits = Rc::new(Cell::new(0));
+/// let (h1, h2) = (hits.clone(), hits.clone());
+/// let keep = g.link(move |_| h1.set(h1.get() + 1));
+/// let drop_it = g.link(move |_| h2.set(h2.get() + 10));
+/// assert_ne!(keep, drop_it);
+/// assert!(g.unlink(drop_it));
+/// g.join()?;
+/// gevent::sleep(std::time::Duration::ZERO); // links run in the hub
+/// assert_eq!(hits.get(), 1);
+/// # Ok::<(), gevent::Error>(())
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LinkId(u64);
 
@@ -202,6 +229,7 @@ impl Builder {
     /// assert_eq!(g.get()?, 5);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn build<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let hub = hub_inner();
         let state = State::new(
@@ -211,13 +239,18 @@ impl Builder {
         if let Some(n) = self.name {
             *state.name.borrow_mut() = Some(Rc::from(n));
         }
-        Greenlet {
-            inner: Rc::new(Inner {
-                state,
-                func: Cell::new(Some(Box::new(f))),
-                value: RefCell::new(None),
-            }),
+        state.spawned_at.set(Some(std::panic::Location::caller()));
+        // SAFETY: with the hub created, CURRENT is the running greenlet.
+        state.parent.set(unsafe { (*switch::current_ptr()).id });
+        let inner = Rc::new(Inner {
+            state,
+            func: Cell::new(Some(Box::new(f))),
+            value: RefCell::new(None),
+        });
+        if crate::events::has_subscribers() {
+            spawned_event(&inner.state);
         }
+        Greenlet { inner }
     }
 
     /// Creates and starts the greenlet.
@@ -227,6 +260,7 @@ impl Builder {
     /// assert_eq!(g.get()?, "done");
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(self, f: F) -> Greenlet<T> {
         let g = self.build(f);
         g.start();
@@ -243,6 +277,7 @@ impl Builder {
 /// assert_eq!(g.get()?, 2);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
     Builder::new().spawn(f)
 }
@@ -258,6 +293,7 @@ pub fn spawn<T: 'static, F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
 /// assert_eq!(g.get()?, "late");
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_later<T: 'static, F: FnOnce() -> T + 'static>(delay: Duration, f: F) -> Greenlet<T> {
     let g = Builder::new().build(f);
     g.start_later(delay);
@@ -302,6 +338,28 @@ pub trait GreenletRun: fmt::Display + 'static {
     /// The greenlet's result type.
     type Output: 'static;
     /// The greenlet's body.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::{Greenlet, GreenletRun};
+    /// struct Sum(Vec<u32>);
+    /// impl GreenletRun for Sum {
+    ///     type Output = u32;
+    ///     fn run(self) -> u32 {
+    ///         self.0.iter().sum()
+    ///     }
+    /// }
+    /// impl std::fmt::Display for Sum {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         write!(f, "Sum of {} numbers", self.0.len())
+    ///     }
+    /// }
+    /// let g = Greenlet::from_run(Sum(vec![1, 2, 3]));
+    /// g.start();
+    /// assert_eq!(g.get()?, 6);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
     fn run(self) -> Self::Output;
 }
 
@@ -317,6 +375,7 @@ pub trait GreenletRun: fmt::Display + 'static {
 /// assert_eq!(gevent::spawn_run(Answer).get()?, 42);
 /// # Ok::<(), gevent::Error>(())
 /// ```
+#[track_caller]
 pub fn spawn_run<R: GreenletRun>(r: R) -> Greenlet<R::Output> {
     let g = Greenlet::from_run(r);
     g.start();
@@ -411,6 +470,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::new(|| 1);
     /// assert!(!g.started());
     /// ```
+    #[track_caller]
     pub fn new<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         Builder::new().build(f)
     }
@@ -421,6 +481,7 @@ impl<T: 'static> Greenlet<T> {
     /// assert_eq!(gevent::Greenlet::spawn(|| 3).get()?, 3);
     /// # Ok::<(), gevent::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F: FnOnce() -> T + 'static>(f: F) -> Greenlet<T> {
         spawn(f)
     }
@@ -435,6 +496,7 @@ impl<T: 'static> Greenlet<T> {
     /// let g = gevent::Greenlet::from_run(R);
     /// assert_eq!(g.to_string(), "R");
     /// ```
+    #[track_caller]
     pub fn from_run<R: GreenletRun<Output = T>>(r: R) -> Greenlet<T> {
         let text = r.to_string();
         let g = Builder::new().name(text.clone()).build(move || r.run());
@@ -592,10 +654,28 @@ impl<T: 'static> Greenlet<T> {
     }
 }
 
+/// The doc example of a method shared by [`Greenlet`] and [`GreenletRef`]:
+/// `$setup` binds `g` (the documented type) to a greenlet that sleeps
+/// 10 ms and returns 42, and `greenlet` to its typed handle; then `$body`.
+macro_rules! greenlet_example {
+    ($setup:literal, $body:literal) => {
+        concat!(
+            "# Examples\n\n```\n",
+            "# use gevent::Error;\n",
+            "# use std::time::Duration;\n",
+            $setup,
+            $body,
+            "# Ok::<(), gevent::Error>(())\n",
+            "```"
+        )
+    };
+}
+
 /// The operations that do not depend on the result type, shared by
-/// [`Greenlet`] and [`GreenletRef`].
+/// [`Greenlet`] and [`GreenletRef`]. `$setup` makes the doc examples (see
+/// `greenlet_example`).
 macro_rules! untyped_methods {
-    ($t:ident $(<$g:ident>)?, $task:ident => $get:expr, $st:expr) => {
+    ($t:ident $(<$g:ident>)?, $task:ident => $get:expr, $st:expr, $setup:literal) => {
         impl$(<$g: 'static>)? $t$(<$g>)? {
             fn task_rc(&self) -> Rc<dyn Task> {
                 let $task = self;
@@ -608,37 +688,51 @@ macro_rules! untyped_methods {
             }
 
             /// A number unique among this thread's greenlets.
+            ///
+            #[doc = greenlet_example!($setup, "assert_ne!(g.id(), gevent::spawn(|| ()).id());\n")]
             pub fn id(&self) -> u64 {
                 self.st().id
             }
 
             /// The name (`Greenlet-<id>` unless one was given).
+            ///
+            #[doc = greenlet_example!($setup, "assert_eq!(g.name(), format!(\"Greenlet-{}\", g.id()));\n")]
             pub fn name(&self) -> String {
                 self.st().name()
             }
 
             /// Renames the greenlet.
+            ///
+            #[doc = greenlet_example!($setup, "g.set_name(\"worker\");\nassert_eq!(g.name(), \"worker\");\n")]
             pub fn set_name<S: Into<String>>(&self, name: S) {
                 *self.st().name.borrow_mut() = Some(Rc::from(name.into()));
             }
 
             /// Whether it has been started (and may have finished).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(g.started()); // spawn schedules it\nlet later = gevent::Greenlet::new(|| 1);\nassert!(!later.started());\n")]
             pub fn started(&self) -> bool {
                 !matches!(self.st().phase.get(), Phase::New)
             }
 
             /// Whether it has finished, one way or another (gevent's `ready()`).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(!g.ready());\ng.join()?;\nassert!(g.ready());\n")]
             pub fn ready(&self) -> bool {
                 self.st().is_dead()
             }
 
             /// Same as [`ready`](Self::ready) (gevent's `dead`).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(!g.dead());\ng.join()?;\nassert!(g.dead());\n")]
             pub fn dead(&self) -> bool {
                 self.st().is_dead()
             }
 
             /// Whether it finished without failing; a greenlet killed with the
             /// default `GreenletExit` counts as successful.
+            ///
+            #[doc = greenlet_example!($setup, "g.join()?;\nassert!(g.successful());\nlet failed = gevent::spawn(|| -> i32 { panic!(\"boom\") });\nfailed.join()?;\nassert!(!failed.successful());\n")]
             pub fn successful(&self) -> bool {
                 match &*self.st().outcome.borrow() {
                     Outcome::Value => true,
@@ -652,6 +746,8 @@ macro_rules! untyped_methods {
             /// normal return, and after a plain [`kill`](Self::kill): as in
             /// gevent, `GreenletExit` is not an exception but the greenlet's
             /// value (see [`exited`](Self::exited)).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(g.error().is_none());\nlet failed = gevent::spawn(|| -> i32 { panic!(\"boom\") });\nfailed.join()?;\nassert!(matches!(failed.error(), Some(Error::Panicked(_))));\ng.kill()?;\nassert!(g.error().is_none()); // GreenletExit is not an exception\n")]
             pub fn error(&self) -> Option<Error> {
                 match &*self.st().outcome.borrow() {
                     Outcome::Failed(Error::GreenletExit) => None,
@@ -665,11 +761,15 @@ macro_rules! untyped_methods {
             /// is [`successful`](Self::successful), has no
             /// [`error`](Self::error), and `get()` reports the exit as
             /// `Err(Error::GreenletExit)` (it has no value of its type).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(!g.exited());\ng.kill()?;\nassert!(g.exited());\nassert!(g.successful() && g.error().is_none());\n")]
             pub fn exited(&self) -> bool {
                 matches!(&*self.st().outcome.borrow(), Outcome::Failed(Error::GreenletExit))
             }
 
             /// Same as [`error`](Self::error), gevent's name.
+            ///
+            #[doc = greenlet_example!($setup, "assert!(g.exception().is_none());\ng.kill_with(Error::killed(std::io::Error::other(\"stop\")))?;\nassert!(matches!(g.exception(), Some(Error::Killed(_))));\n")]
             pub fn exception(&self) -> Option<Error> {
                 self.error()
             }
@@ -680,6 +780,8 @@ macro_rules! untyped_methods {
             ///
             /// Only if waiting is impossible: [`Error::LoopExit`],
             /// [`Error::BlockingInHub`], [`Error::Unwinding`].
+            ///
+            #[doc = greenlet_example!($setup, "g.join()?;\nassert!(g.ready());\n")]
             pub fn join(&self) -> Result<(), Error> {
                 join_task(&self.task_rc(), None).map(|_| ())
             }
@@ -690,6 +792,8 @@ macro_rules! untyped_methods {
             /// # Errors
             ///
             /// As for [`join`](Self::join).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(!g.join_timeout(Duration::ZERO)?); // still sleeping\nassert!(g.join_timeout(Duration::from_secs(10))?);\n")]
             pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
                 join_task(&self.task_rc(), Some(timeout))
             }
@@ -711,6 +815,8 @@ macro_rules! untyped_methods {
             /// # Errors
             ///
             /// As for [`join`](Self::join).
+            ///
+            #[doc = greenlet_example!($setup, "g.kill()?;\nassert!(g.dead());\nassert!(g.successful()); // GreenletExit is not a failure\ng.kill()?; // killing a dead greenlet does nothing\n")]
             pub fn kill(&self) -> Result<(), Error> {
                 kill_task(&self.task_rc(), None, true, None)
             }
@@ -721,6 +827,8 @@ macro_rules! untyped_methods {
             /// # Errors
             ///
             /// As for [`join`](Self::join).
+            ///
+            #[doc = greenlet_example!($setup, "g.kill_with(Error::killed(std::io::Error::other(\"shutting down\")))?;\nassert!(matches!(g.error(), Some(Error::Killed(_))));\n")]
             pub fn kill_with(&self, error: Error) -> Result<(), Error> {
                 kill_task(&self.task_rc(), Some(error), true, None)
             }
@@ -731,6 +839,8 @@ macro_rules! untyped_methods {
             /// # Errors
             ///
             /// As for [`join`](Self::join).
+            ///
+            #[doc = greenlet_example!($setup, "assert!(g.kill_timeout(Duration::from_secs(10))?);\nassert!(g.dead());\n")]
             pub fn kill_timeout(&self, timeout: Duration) -> Result<bool, Error> {
                 kill_task(&self.task_rc(), None, true, Some(timeout))?;
                 Ok(self.dead())
@@ -738,6 +848,8 @@ macro_rules! untyped_methods {
 
             /// Kills without waiting (gevent's `kill(block=False)`); the
             /// greenlet dies at its next switch point.
+            ///
+            #[doc = greenlet_example!($setup, "g.kill_nowait();\ng.join()?;\nassert!(g.dead());\n")]
             pub fn kill_nowait(&self) {
                 let _ = kill_task(&self.task_rc(), None, false, None);
             }
@@ -748,12 +860,16 @@ macro_rules! untyped_methods {
             /// # Errors
             ///
             /// As for [`join`](Self::join).
+            ///
+            #[doc = greenlet_example!($setup, "g.kill_opts(None, true, Some(Duration::from_secs(10)))?;\nassert!(g.dead());\n")]
             pub fn kill_opts(&self, error: Option<Error>, block: bool, timeout: Option<Duration>) -> Result<(), Error> {
                 kill_task(&self.task_rc(), error, block, timeout)
             }
 
             /// Removes a link added by one of the `link` methods; returns
             /// whether it was still there.
+            ///
+            #[doc = greenlet_example!($setup, "let id = greenlet.link(|_| unreachable!());\nassert!(g.unlink(id));\nassert!(!g.unlink(id)); // already removed\ng.join()?;\n")]
             pub fn unlink(&self, id: LinkId) -> bool {
                 let mut v = self.st().on_death.borrow_mut();
                 let before = v.len();
@@ -777,8 +893,18 @@ macro_rules! untyped_methods {
     };
 }
 
-untyped_methods!(Greenlet<T>, g => g.inner.clone() as Rc<dyn Task>, &g.inner.state);
-untyped_methods!(GreenletRef, g => g.task.clone(), g.task.state());
+untyped_methods!(
+    Greenlet<T>,
+    g => g.inner.clone() as Rc<dyn Task>,
+    &g.inner.state,
+    "let g = gevent::spawn(|| {\n    gevent::sleep(Duration::from_millis(10));\n    42\n});\n# let greenlet = g.clone();\n"
+);
+untyped_methods!(
+    GreenletRef,
+    g => g.task.clone(),
+    g.task.state(),
+    "# let greenlet = gevent::spawn(|| {\n#     gevent::sleep(Duration::from_millis(10));\n#     42\n# });\nlet g = greenlet.handle(); // a GreenletRef\n"
+);
 
 impl GreenletRef {
     /// Crate-internal bookkeeping (pools): runs `f` when the greenlet dies,
@@ -982,9 +1108,34 @@ pub fn killall<J: AsGreenlet>(
 }
 
 /// Anything that names a greenlet: [`Greenlet`], [`GreenletRef`], or
-/// references to them. Used by [`joinall`], [`wait`], [`iwait`], [`killall`].
+/// references to them. Used by [`joinall`] and [`killall`].
+///
+/// # Examples
+///
+/// ```
+/// use gevent::AsGreenlet;
+/// // Typed greenlets and untyped handles mix in one wait.
+/// let a = gevent::spawn(|| 1);
+/// let b = gevent::spawn(|| "two").handle();
+/// let all: Vec<&dyn AsGreenlet> = vec![&a, &b];
+/// assert_eq!(all[0].greenlet_ref().id(), a.id());
+/// gevent::joinall(&[a.greenlet_ref(), b.greenlet_ref()], None)?;
+/// assert!(b.ready());
+/// # Ok::<(), gevent::Error>(())
+/// ```
 pub trait AsGreenlet {
     /// The untyped handle of the greenlet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::AsGreenlet;
+    /// let g = gevent::spawn(|| 7);
+    /// let r = g.greenlet_ref(); // untyped: no access to the value
+    /// r.join()?;
+    /// assert_eq!(g.get()?, 7);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
     fn greenlet_ref(&self) -> GreenletRef;
 }
 
@@ -1006,48 +1157,6 @@ impl<J: AsGreenlet + ?Sized> AsGreenlet for &J {
     }
 }
 
-/// Waits for greenlets to finish, at most `timeout` and until `count` of
-/// them have (all if `None`). Returns the indices (into `greenlets`) of
-/// those that finished, in completion order (already-finished ones first,
-/// in input order).
-///
-/// # Errors
-///
-/// As for [`Greenlet::join`].
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use gevent::{spawn, sleep, wait};
-/// let gs = vec![
-///     spawn(|| sleep(Duration::from_secs(3600))),
-///     spawn(|| sleep(Duration::from_millis(1))),
-/// ];
-/// assert_eq!(wait(&gs, None, Some(1))?, vec![1]);
-/// gs[0].kill()?;
-/// // Both have finished now: already-finished ones come in input order.
-/// assert_eq!(wait(&gs, Some(Duration::from_secs(5)), None)?, vec![0, 1]);
-/// # Ok::<(), gevent::Error>(())
-/// ```
-pub fn wait<J: AsGreenlet>(
-    greenlets: &[J],
-    timeout: Option<Duration>,
-    count: Option<usize>,
-) -> Result<Vec<usize>, Error> {
-    let want = count.unwrap_or(greenlets.len()).min(greenlets.len());
-    let mut it = iwait(greenlets, timeout);
-    let mut done = Vec::with_capacity(want);
-    while done.len() < want {
-        match it.next() {
-            Some(Ok(i)) => done.push(i),
-            Some(Err(e)) => return Err(e),
-            None => break,
-        }
-    }
-    Ok(done)
-}
-
 /// Waits for all greenlets, at most `timeout`; returns the indices of
 /// those that finished, in completion order. gevent's `joinall`.
 ///
@@ -1067,7 +1176,8 @@ pub fn joinall<J: AsGreenlet>(
     greenlets: &[J],
     timeout: Option<Duration>,
 ) -> Result<Vec<usize>, Error> {
-    wait(greenlets, timeout, None)
+    let refs: Vec<GreenletRef> = greenlets.iter().map(AsGreenlet::greenlet_ref).collect();
+    crate::wait(&refs, timeout, None)
 }
 
 /// Like [`joinall`], but stops at the first greenlet that failed and
@@ -1087,10 +1197,11 @@ pub fn joinall_raise<J: AsGreenlet>(
     greenlets: &[J],
     timeout: Option<Duration>,
 ) -> Result<Vec<usize>, Error> {
+    let refs: Vec<GreenletRef> = greenlets.iter().map(AsGreenlet::greenlet_ref).collect();
     let mut done = Vec::new();
-    for r in iwait(greenlets, timeout) {
+    for r in crate::iwait(&refs, timeout) {
         let i = r?;
-        let t = greenlets[i].greenlet_ref().task;
+        let t = refs[i].task.clone();
         let failed = match &*t.state().outcome.borrow() {
             Outcome::Failed(Error::GreenletExit) => None,
             Outcome::Failed(e) => Some(e.clone()),
@@ -1102,118 +1213,6 @@ pub fn joinall_raise<J: AsGreenlet>(
         done.push(i);
     }
     Ok(done)
-}
-
-/// Iterates over greenlets as they finish: yields indices into
-/// `greenlets` in completion order, blocking between items, until all have
-/// finished or `timeout` (for the whole iteration) passes.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// let gs = vec![
-///     gevent::spawn(|| gevent::sleep(Duration::from_millis(20))),
-///     gevent::spawn(|| ()),
-/// ];
-/// let order: Vec<usize> = gevent::iwait(&gs, None).map(|r| r.unwrap()).collect();
-/// assert_eq!(order, [1, 0]);
-/// ```
-pub fn iwait<J: AsGreenlet>(greenlets: &[J], timeout: Option<Duration>) -> Iwait {
-    let tasks: Vec<Rc<dyn Task>> = greenlets.iter().map(|g| g.greenlet_ref().task).collect();
-    let finished: Rc<RefCell<std::collections::VecDeque<usize>>> = Rc::default();
-    let waiter: Rc<RefCell<Option<Waker>>> = Rc::default();
-    let mut links = Vec::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let s = t.state();
-        if s.is_dead() {
-            finished.borrow_mut().push_back(i);
-            continue;
-        }
-        let f = finished.clone();
-        let w = waiter.clone();
-        let id = s.next_link_id.get();
-        s.next_link_id.set(id + 1);
-        s.on_death.borrow_mut().push((
-            id,
-            DeathEntry::Inline(Box::new(move || {
-                f.borrow_mut().push_back(i);
-                if let Some(w) = w.borrow().as_ref() {
-                    w.wake();
-                }
-            })),
-        ));
-        links.push((t.clone(), id));
-    }
-    let timer = timeout.map(|d| {
-        hub_inner().loop_().now_update();
-        let w = waiter.clone();
-        let t = crate::core::Timer::new(hub_inner().loop_(), d, Duration::ZERO, move |_, _| {
-            if let Some(w) = w.borrow().as_ref() {
-                w.wake();
-            }
-        });
-        let _ = t.start();
-        t
-    });
-    Iwait {
-        remaining: tasks.len(),
-        finished,
-        waiter,
-        links,
-        timer,
-    }
-}
-
-/// The iterator returned by [`iwait`]; yields `Ok(index)` per finished
-/// greenlet, or one `Err` if waiting became impossible.
-pub struct Iwait {
-    remaining: usize,
-    finished: Rc<RefCell<std::collections::VecDeque<usize>>>,
-    waiter: Rc<RefCell<Option<Waker>>>,
-    links: Vec<(Rc<dyn Task>, u64)>,
-    timer: Option<crate::core::Timer>,
-}
-
-impl Iterator for Iwait {
-    type Item = Result<usize, Error>;
-
-    fn next(&mut self) -> Option<Result<usize, Error>> {
-        loop {
-            if self.remaining == 0 {
-                return None;
-            }
-            if let Some(i) = self.finished.borrow_mut().pop_front() {
-                self.remaining -= 1;
-                return Some(Ok(i));
-            }
-            if let Some(t) = &self.timer {
-                if !t.is_active() {
-                    self.remaining = 0;
-                    return None;
-                }
-            }
-            if let Err(e) = hub::check_can_block() {
-                self.remaining = 0;
-                return Some(Err(e));
-            }
-            *self.waiter.borrow_mut() = Some(Waker::current());
-            let r = park();
-            *self.waiter.borrow_mut() = None;
-            if let Err(e) = r {
-                self.remaining = 0;
-                return Some(Err(e));
-            }
-        }
-    }
-}
-
-impl Drop for Iwait {
-    fn drop(&mut self) {
-        for (t, id) in self.links.drain(..) {
-            t.state().on_death.borrow_mut().retain(|(i, _)| *i != id);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1299,7 +1298,7 @@ pub(crate) fn run_started(state: &State) {
     }
     *state.outcome.borrow_mut() = outcome;
     state.phase.set(Phase::Dead);
-    hub_inner().greenlet_finished();
+    hub_inner().greenlet_finished(state);
     schedule_death_callbacks(state);
     drop(task);
 }
@@ -1321,4 +1320,19 @@ fn report_failure(state: &State, e: &Error) {
         other => other.to_string(),
     };
     eprintln!("{} failed with {what}", Describe(state));
+}
+
+/// Tells the events subscribers about a new greenlet (out of line: only
+/// when someone subscribed).
+#[cold]
+#[inline(never)]
+fn spawned_event(s: &State) {
+    if let Some(at) = s.spawned_at.get() {
+        crate::events::notify(&crate::events::Event::GreenletSpawned {
+            id: s.id,
+            name: s.name.borrow().as_ref().map(|n| n.to_string()),
+            spawned_at: at,
+            parent: s.parent.get(),
+        });
+    }
 }

@@ -109,6 +109,13 @@ pub(crate) struct State {
     pub(crate) locals: RefCell<Vec<(usize, Box<dyn Any>)>>,
     /// Keeps a spawn_later timer alive until the start.
     pub(crate) start_timer: RefCell<Option<crate::core::Timer>>,
+    /// Where the greenlet was created (monitor, run_info).
+    pub(crate) spawned_at: Cell<Option<&'static std::panic::Location<'static>>>,
+    /// The id of the greenlet that created it (0: a main greenlet).
+    pub(crate) parent: Cell<u64>,
+    /// Neighbours in the hub's list of live greenlets (see `HubInner`).
+    pub(crate) live_prev: Cell<*const State>,
+    pub(crate) live_next: Cell<*const State>,
 }
 
 impl State {
@@ -132,6 +139,10 @@ impl State {
             locals: RefCell::new(Vec::new()),
             selfref: RefCell::new(None),
             start_timer: RefCell::new(None),
+            spawned_at: Cell::new(None),
+            parent: Cell::new(0),
+            live_prev: Cell::new(std::ptr::null()),
+            live_next: Cell::new(std::ptr::null()),
         }
     }
 

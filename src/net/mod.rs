@@ -74,7 +74,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod ancillary;
 mod common;
+mod generic_socket;
+mod hostname;
 mod incoming;
 mod poll;
 mod poll_fd;
@@ -88,19 +91,24 @@ mod tcp_listener;
 mod tcp_stream;
 mod to_socket_addrs;
 mod udp_socket;
+mod unix_addr;
 mod unix_datagram;
 mod unix_incoming;
 mod unix_listener;
 mod unix_stream;
 mod wait;
-mod wait_slot;
+pub(crate) mod wait_slot;
 
+pub use ancillary::{MAX_FDS, ReceivedFds};
+pub use generic_socket::Socket;
+pub use hostname::{getfqdn, gethostname};
 pub use incoming::Incoming;
 pub use poll::poll;
 pub use poll_fd::PollFd;
 pub use resolve::resolve;
 pub use select::select;
 pub use socket_target::SocketTarget;
+pub use socket2::{Domain, Protocol, SockAddr, SockRef, Type};
 pub use socketpair::socketpair;
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
@@ -111,3 +119,17 @@ pub use unix_incoming::UnixIncoming;
 pub use unix_listener::UnixListener;
 pub use unix_stream::UnixStream;
 pub use wait::{wait_read, wait_readwrite, wait_write};
+
+/// The listen backlog of the `bind` constructors.
+pub(crate) const DEFAULT_BACKLOG: i32 = 1024;
+
+/// `InvalidInput` for a negative listen backlog.
+pub(crate) fn check_backlog(backlog: i32) -> std::io::Result<()> {
+    if backlog < 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("listen backlog must not be negative (got {backlog})"),
+        ));
+    }
+    Ok(())
+}

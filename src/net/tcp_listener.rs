@@ -87,6 +87,34 @@ impl TcpListener {
         })
     }
 
+    /// Like [`bind`](TcpListener::bind), with room for `backlog` pending
+    /// connections (`bind` uses 1024; the kernel caps it at
+    /// `net.core.somaxconn`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a negative backlog; as for
+    /// [`bind`](TcpListener::bind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let l = gevent::net::TcpListener::bind_with_backlog("127.0.0.1:0", 4096)?;
+    /// # let _ = l;
+    /// assert!(gevent::net::TcpListener::bind_with_backlog("127.0.0.1:0", -5).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with_backlog<A: ToSocketAddrs>(addr: A, backlog: i32) -> io::Result<TcpListener> {
+        super::check_backlog(backlog)?;
+        each_addr(&addr, |a| {
+            let s = new_socket(Domain::for_address(*a), Type::STREAM, Some(Protocol::TCP))?;
+            s.set_reuse_address(true)?;
+            s.bind(&(*a).into())?;
+            s.listen(backlog)?;
+            Ok(TcpListener::from_socket(Socket::new(s.into())))
+        })
+    }
+
     /// The local address.
     ///
     /// # Errors

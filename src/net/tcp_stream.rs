@@ -82,7 +82,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        each_addr(&addr, |a| TcpStream::connect_one(a, None))
+        each_addr(&addr, |a| TcpStream::connect_one(a, None, None))
     }
 
     /// Opens a connection to `addr`, giving up after `timeout`
@@ -111,10 +111,120 @@ impl TcpStream {
                 "cannot set a 0 duration timeout",
             ));
         }
-        TcpStream::connect_one(addr, Some(timeout))
+        TcpStream::connect_one(addr, Some(timeout), None)
     }
 
-    fn connect_one(addr: &SocketAddr, timeout: Option<Duration>) -> io::Result<TcpStream> {
+    /// Opens a connection to `addr` (a name is resolved first), trying
+    /// each address in turn, within `timeout` for the whole (resolution
+    /// included), from the local address `source` if given: gevent's
+    /// `create_connection(address, timeout, source_address)`. A `source`
+    /// port of 0 picks a free port; addresses of the other family than
+    /// `source` are skipped.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when the time runs out; `InvalidInput` for a zero
+    /// timeout, port 0, or when no address has `source`'s family;
+    /// `AddrNotAvailable` for a `source` that is not local; the
+    /// resolver's error for a name; the last `connect` error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gevent::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let port = l.local_addr()?.port();
+    /// let s = TcpStream::create_connection(
+    ///     ("localhost", port),
+    ///     Some(Duration::from_secs(5)),
+    ///     Some("127.0.0.1:0".parse().unwrap()),
+    /// )?;
+    /// assert_eq!(s.peer_addr()?.port(), port);
+    /// assert!(s.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn create_connection<A: ToSocketAddrs>(
+        addr: A,
+        timeout: Option<Duration>,
+        source: Option<SocketAddr>,
+    ) -> io::Result<TcpStream> {
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
+        let addrs = match timeout {
+            Some(d) => {
+                crate::with_timeout(d, || super::resolve(&addr)).map_err(|e| match e {
+                    crate::Error::Timeout => connect_timed_out(),
+                    e => io::Error::from(e),
+                })??
+            }
+            None => super::resolve(&addr)?,
+        };
+        let mut last = None;
+        for a in addrs
+            .iter()
+            .filter(|a| source.is_none_or(|s| s.is_ipv4() == a.is_ipv4()))
+        {
+            let remaining = match deadline {
+                None => None,
+                Some((dl, d)) => match crate::time::time_left(dl, d) {
+                    r if r.is_zero() => return Err(connect_timed_out()),
+                    r => Some(r),
+                },
+            };
+            match TcpStream::connect_one(a, remaining, source.as_ref()) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                match source {
+                    Some(s) => {
+                        format!("no address to connect to has the family of the source address {s}")
+                    }
+                    None => "could not resolve to any addresses".to_owned(),
+                },
+            )
+        }))
+    }
+
+    /// Like [`connect_timeout`](TcpStream::connect_timeout), for a name or
+    /// any [`ToSocketAddrs`] (each address is tried within the one
+    /// `timeout`, resolution included).
+    ///
+    /// # Errors
+    ///
+    /// As for [`create_connection`](TcpStream::create_connection).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gevent::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let s = TcpStream::connect_timeout_to(("localhost", l.local_addr()?.port()), Duration::from_secs(5))?;
+    /// # let _ = s;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn connect_timeout_to<A: ToSocketAddrs>(
+        addr: A,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        TcpStream::create_connection(addr, Some(timeout), None)
+    }
+
+    fn connect_one(
+        addr: &SocketAddr,
+        timeout: Option<Duration>,
+        source: Option<&SocketAddr>,
+    ) -> io::Result<TcpStream> {
         if addr.port() == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -126,6 +236,9 @@ impl TcpStream {
             Type::STREAM,
             Some(Protocol::TCP),
         )?;
+        if let Some(src) = source {
+            s.bind(&(*src).into())?;
+        }
         let sock = Socket::new(s.into());
         match sock.sock_ref()?.connect(&(*addr).into()) {
             Ok(()) => return Ok(TcpStream::from_socket(sock)),
@@ -414,5 +527,42 @@ impl fmt::Debug for TcpStream {
             .field("reading", &r)
             .field("writing", &w)
             .finish()
+    }
+}
+
+impl TcpStream {
+    /// Sends `count` bytes of `file` from `offset` (to its end if `None`)
+    /// with `sendfile(2)`, parking while the socket is full; returns how
+    /// many were sent. gevent's `socket.sendfile`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Socket::sendfile`](super::Socket::sendfile).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use gevent::net::{TcpListener, TcpStream};
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-tsf-{}", std::process::id()));
+    /// std::fs::write(&path, b"static file")?;
+    /// let l = TcpListener::bind("127.0.0.1:0")?;
+    /// let c = TcpStream::connect(l.local_addr()?)?;
+    /// let (mut s, _) = l.accept()?;
+    /// assert_eq!(c.sendfile(&std::fs::File::open(&path)?, 0, None)?, 11);
+    /// drop(c);
+    /// let mut got = String::new();
+    /// s.read_to_string(&mut got)?;
+    /// assert_eq!(got, "static file");
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn sendfile<F: std::os::fd::AsFd>(
+        &self,
+        file: &F,
+        offset: u64,
+        count: Option<usize>,
+    ) -> io::Result<usize> {
+        super::ancillary::sendfile(&self.sock, file, offset, count)
     }
 }

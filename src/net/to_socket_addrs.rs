@@ -38,6 +38,17 @@ pub trait ToSocketAddrs {
     ///
     /// `InvalidInput` for a string that is neither a socket address nor
     /// `host:port` with a valid port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::net::{SocketTarget, ToSocketAddrs};
+    /// assert_eq!(
+    ///     ("localhost", 80).to_socket_target()?,
+    ///     SocketTarget::Host("localhost".into(), 80)
+    /// );
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn to_socket_target(&self) -> io::Result<SocketTarget>;
 }
 

@@ -296,3 +296,123 @@ impl fmt::Debug for UnixDatagram {
             .finish()
     }
 }
+
+impl UnixDatagram {
+    /// Creates a socket bound to `addr` (a path or, on Linux, an abstract
+    /// name), as std's `bind_addr`.
+    ///
+    /// # Errors
+    ///
+    /// `bind`'s error; `InvalidInput` for an unnamed address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::net::SocketAddr;
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-udba-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let s = gevent::net::UnixDatagram::bind_addr(&SocketAddr::from_pathname(&path)?)?;
+    /// assert_eq!(s.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixDatagram> {
+        let a = super::unix_addr::to_sockaddr(addr)?;
+        let s = super::socket::new_socket(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+        s.bind(&a)?;
+        Ok(UnixDatagram::from_socket(Socket::new(s.into())))
+    }
+
+    /// Connects to the socket at `addr`, as std's `connect_addr`.
+    ///
+    /// # Errors
+    ///
+    /// `connect`'s error; `InvalidInput` for an unnamed address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::net::SocketAddr;
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-udca-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let server = gevent::net::UnixDatagram::bind(&path)?;
+    /// let client = gevent::net::UnixDatagram::unbound()?;
+    /// client.connect_addr(&server.local_addr()?)?;
+    /// client.send(b"x")?;
+    /// assert_eq!(server.recv(&mut [0; 4])?, 1);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn connect_addr(&self, addr: &SocketAddr) -> io::Result<()> {
+        let a = super::unix_addr::to_sockaddr(addr)?;
+        self.sock.sock_ref()?.connect(&a)
+    }
+
+    /// Sends a datagram to `addr`, as std's `send_to_addr`; parks while the
+    /// receiver's queue is full.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_to`](UnixDatagram::send_to); `InvalidInput` for an
+    /// unnamed address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-udsta-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let server = gevent::net::UnixDatagram::bind(&path)?;
+    /// let client = gevent::net::UnixDatagram::unbound()?;
+    /// client.send_to_addr(b"hey", &server.local_addr()?)?;
+    /// assert_eq!(server.recv(&mut [0; 4])?, 3);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+        let a = super::unix_addr::to_sockaddr(addr)?;
+        self.sock
+            .io(Dir::Write, || self.sock.sock_ref()?.send_to(buf, &a))
+    }
+
+    /// Sends a datagram with descriptors attached (`SCM_RIGHTS`); see
+    /// [`UnixStream::send_fds`](super::UnixStream::send_fds).
+    ///
+    /// # Errors
+    ///
+    /// As for [`UnixStream::send_fds`](super::UnixStream::send_fds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsFd;
+    /// let (a, b) = gevent::net::UnixDatagram::pair()?;
+    /// let f = std::fs::File::open("/dev/null")?;
+    /// a.send_fds(b"1", &[f.as_fd(), f.as_fd()])?;
+    /// assert_eq!(b.recv_fds(&mut [0; 1], 8)?.fds.len(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn send_fds(&self, data: &[u8], fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<usize> {
+        super::ancillary::send_fds(&self.sock, data, fds)
+    }
+
+    /// Receives a datagram and up to `max_fds` descriptors; see
+    /// [`UnixStream::recv_fds`](super::UnixStream::recv_fds).
+    ///
+    /// # Errors
+    ///
+    /// As for [`recv`](UnixDatagram::recv).
+    ///
+    /// # Examples
+    ///
+    /// See [`send_fds`](UnixDatagram::send_fds).
+    ///
+    /// ```
+    /// let (a, b) = gevent::net::UnixDatagram::pair()?;
+    /// a.send(b"plain")?;
+    /// assert_eq!(b.recv_fds(&mut [0; 8], 2)?.len, 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recv_fds(&self, buf: &mut [u8], max_fds: usize) -> io::Result<super::ReceivedFds> {
+        super::ancillary::recv_fds(&self.sock, buf, max_fds)
+    }
+}

@@ -153,3 +153,85 @@ impl fmt::Debug for UnixListener {
             .finish()
     }
 }
+
+impl UnixListener {
+    /// Creates a listener bound to `addr` (a path or, on Linux, an abstract
+    /// name), as std's `bind_addr`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; as for
+    /// [`bind`](UnixListener::bind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::net::SocketAddr;
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-ulba-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent::net::UnixListener::bind_addr(&SocketAddr::from_pathname(&path)?)?;
+    /// assert_eq!(l.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// # drop(l); std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        UnixListener::bind_sockaddr(
+            &super::unix_addr::to_sockaddr(addr)?,
+            super::DEFAULT_BACKLOG,
+        )
+    }
+
+    /// Like [`bind`](UnixListener::bind), with room for `backlog` pending
+    /// connections (the kernel caps it at `net.core.somaxconn`; `bind`
+    /// uses std's default).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a negative backlog; as for
+    /// [`bind`](UnixListener::bind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-ulbb-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent::net::UnixListener::bind_with_backlog(&path, 16)?;
+    /// # drop(l); std::fs::remove_file(&path)?;
+    /// assert!(gevent::net::UnixListener::bind_with_backlog(&path, -1).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with_backlog<P: AsRef<Path>>(path: P, backlog: i32) -> io::Result<UnixListener> {
+        UnixListener::bind_sockaddr(&socket2::SockAddr::unix(path)?, backlog)
+    }
+
+    fn bind_sockaddr(addr: &socket2::SockAddr, backlog: i32) -> io::Result<UnixListener> {
+        super::check_backlog(backlog)?;
+        let s = super::socket::new_socket(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+        s.bind(addr)?;
+        s.listen(backlog)?;
+        Ok(UnixListener::from_socket(Socket::new(s.into())))
+    }
+}
+
+impl<'a> IntoIterator for &'a UnixListener {
+    type Item = io::Result<UnixStream>;
+    type IntoIter = UnixIncoming<'a>;
+
+    /// [`incoming`](UnixListener::incoming), for `for s in &listener`.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-ulii-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent::net::UnixListener::bind(&path)?;
+    /// let _c = gevent::net::UnixStream::connect(&path)?;
+    /// for s in &l {
+    ///     assert!(s?.peer_addr()?.is_unnamed());
+    ///     break;
+    /// }
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn into_iter(self) -> UnixIncoming<'a> {
+        self.incoming()
+    }
+}

@@ -65,12 +65,40 @@ impl UnixStream {
     /// assert!(gevent::net::UnixStream::connect(&path).is_err());
     /// ```
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
-        let addr = SockAddr::unix(path)?;
+        UnixStream::connect_sockaddr(&SockAddr::unix(path)?)
+    }
+
+    /// Connects to the socket at `addr` (a path or, on Linux, an abstract
+    /// name), as std's `connect_addr`; waits as [`connect`](Self::connect)
+    /// does.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address; as for
+    /// [`connect`](Self::connect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::net::SocketAddr;
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-ca-{}", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let l = gevent::net::UnixListener::bind(&path)?;
+    /// let s = gevent::net::UnixStream::connect_addr(&SocketAddr::from_pathname(&path)?)?;
+    /// assert_eq!(s.peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// # drop(l); std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
+        UnixStream::connect_sockaddr(&super::unix_addr::to_sockaddr(addr)?)
+    }
+
+    fn connect_sockaddr(addr: &SockAddr) -> io::Result<UnixStream> {
         let s = new_socket(Domain::UNIX, Type::STREAM, None)?;
         let sock = Socket::new(s.into());
         let mut backoff = Duration::from_millis(1);
         loop {
-            match sock.sock_ref()?.connect(&addr) {
+            match sock.sock_ref()?.connect(addr) {
                 Ok(()) => return Ok(UnixStream::from_socket(sock)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     crate::try_sleep(backoff).map_err(io::Error::from)?;
@@ -224,5 +252,96 @@ impl fmt::Debug for UnixStream {
             .field("reading", &r)
             .field("writing", &w)
             .finish()
+    }
+}
+
+impl UnixStream {
+    /// Sends `data` with the descriptors `fds` attached (`SCM_RIGHTS`):
+    /// the peer gets duplicates of them with
+    /// [`recv_fds`](UnixStream::recv_fds). Parks while the socket is full.
+    /// Returns how many bytes of `data` went (the descriptors go with the
+    /// first byte).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for more than [`MAX_FDS`](super::MAX_FDS)
+    /// descriptors or descriptors with no data; `sendmsg`'s error;
+    /// `WouldBlock` in non-blocking mode or on write timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::fd::AsFd;
+    /// let (a, b) = gevent::net::UnixStream::pair()?;
+    /// let (r, mut w) = std::io::pipe()?;
+    /// a.send_fds(b"pipe", &[r.as_fd()])?;
+    /// let mut buf = [0; 4];
+    /// let got = b.recv_fds(&mut buf, 1)?;
+    /// assert_eq!((&buf[..got.len], got.fds.len()), (&b"pipe"[..], 1));
+    /// w.write_all(b"through the passed fd")?;
+    /// drop(w);
+    /// let mut s = String::new();
+    /// std::fs::File::from(got.fds.into_iter().next().unwrap()).read_to_string(&mut s)?;
+    /// assert_eq!(s, "through the passed fd");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn send_fds(&self, data: &[u8], fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<usize> {
+        super::ancillary::send_fds(&self.sock, data, fds)
+    }
+
+    /// Receives into `buf` and up to `max_fds` descriptors (at most
+    /// [`MAX_FDS`](super::MAX_FDS)) sent with
+    /// [`send_fds`](UnixStream::send_fds), parking until data comes. The
+    /// descriptors are close-on-exec and owned by the caller.
+    ///
+    /// # Errors
+    ///
+    /// `recvmsg`'s error; `WouldBlock` in non-blocking mode or on read
+    /// timeout.
+    ///
+    /// # Examples
+    ///
+    /// See [`send_fds`](UnixStream::send_fds).
+    ///
+    /// ```
+    /// let (a, b) = gevent::net::UnixStream::pair()?;
+    /// drop(a);
+    /// let got = b.recv_fds(&mut [0; 8], 4)?;
+    /// assert_eq!((got.len, got.fds.len()), (0, 0));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recv_fds(&self, buf: &mut [u8], max_fds: usize) -> io::Result<super::ReceivedFds> {
+        super::ancillary::recv_fds(&self.sock, buf, max_fds)
+    }
+
+    /// Sends `count` bytes of `file` from `offset` (to its end if `None`)
+    /// with `sendfile(2)`; see [`Socket::sendfile`](super::Socket::sendfile).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Socket::sendfile`](super::Socket::sendfile).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let (a, mut b) = gevent::net::UnixStream::pair()?;
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-usf-{}", std::process::id()));
+    /// std::fs::write(&path, b"abc")?;
+    /// assert_eq!(a.sendfile(&std::fs::File::open(&path)?, 0, Some(2))?, 2);
+    /// let mut buf = [0; 2];
+    /// b.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"ab");
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn sendfile<F: std::os::fd::AsFd>(
+        &self,
+        file: &F,
+        offset: u64,
+        count: Option<usize>,
+    ) -> io::Result<usize> {
+        super::ancillary::sendfile(&self.sock, file, offset, count)
     }
 }

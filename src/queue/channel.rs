@@ -280,3 +280,52 @@ impl<'a, T> IntoIterator for &'a Channel<T> {
         self.iter()
     }
 }
+
+impl<T> Channel<T> {
+    /// Registers `callback` to run once, in the hub, when a putter is
+    /// waiting (so a get would not wait) or the channel is shut down:
+    /// gevent's `rawlink`. It must not block.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let ch: gevent::queue::Channel<u8> = gevent::queue::Channel::new();
+    /// let seen = Rc::new(Cell::new(false));
+    /// let s = seen.clone();
+    /// ch.rawlink(move || s.set(true));
+    /// let tx = ch.clone();
+    /// gevent::spawn(move || tx.put(1));
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(seen.get());
+    /// assert_eq!(ch.get().unwrap(), 1);
+    /// ```
+    pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> crate::LinkId {
+        self.core
+            .links
+            .add(Box::new(callback), self.core.get_ready())
+    }
+
+    /// Removes a callback added with [`rawlink`](Channel::rawlink) that
+    /// has not run yet; returns whether it was removed.
+    ///
+    /// ```
+    /// let ch: gevent::queue::Channel<u8> = gevent::queue::Channel::new();
+    /// let id = ch.rawlink(|| ());
+    /// assert!(ch.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: crate::LinkId) -> bool {
+        self.core.links.remove(id)
+    }
+}
+
+impl<T> crate::Waitable for Channel<T> {
+    fn is_ready(&self) -> bool {
+        self.core.get_ready()
+    }
+    fn rawlink(&self, callback: Box<dyn FnOnce()>) -> crate::LinkId {
+        Channel::rawlink(self, callback)
+    }
+    fn unlink(&self, id: crate::LinkId) -> bool {
+        Channel::unlink(self, id)
+    }
+}

@@ -34,7 +34,7 @@ use crate::Error;
 use crate::hub::{Waker, park};
 use crate::sync::deadline::{self, Deadline};
 use crate::sync::notifier::Notifier;
-use crate::sync::wait_list::{WaitKey, WaitList};
+use crate::sync::wait_queue::{WaitKey, WaitQueue};
 
 /// How long an operation may wait.
 #[derive(Clone, Copy, Debug)]
@@ -82,8 +82,8 @@ impl<T> Default for Putter<T> {
 struct State<T, B> {
     buf: B,
     maxsize: Option<usize>,
-    getters: WaitList<Getter<T>>,
-    putters: WaitList<Putter<T>>,
+    getters: WaitQueue<Getter<T>>,
+    putters: WaitQueue<Putter<T>>,
     /// Items accepted and not yet `task_done` (JoinableQueue).
     unfinished: usize,
     shutdown: bool,
@@ -93,6 +93,9 @@ pub(crate) struct QueueCore<T, B> {
     st: RefCell<State<T, B>>,
     joiners: Notifier,
     maxsize: Option<usize>,
+    /// `rawlink` callbacks: fired when an item may be taken without
+    /// waiting (or the queue is shut down).
+    pub(crate) links: crate::sync::links::Links,
 }
 
 impl<T, B: Buffer<T>> State<T, B> {
@@ -210,18 +213,26 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             st: RefCell::new(State {
                 buf: B::new(),
                 maxsize,
-                getters: WaitList::new(),
-                putters: WaitList::new(),
+                getters: WaitQueue::new(),
+                putters: WaitQueue::new(),
                 unfinished: 0,
                 shutdown: false,
             }),
             joiners: Notifier::new(),
             maxsize,
+            links: crate::sync::links::Links::default(),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.st.borrow().buf.len()
+    }
+
+    /// Whether a get would return at once: an item is buffered or offered
+    /// by a blocked putter, or the queue is shut down.
+    pub(crate) fn get_ready(&self) -> bool {
+        let st = self.st.borrow();
+        st.shutdown || st.buf.len() > 0 || !st.putters.is_empty()
     }
 
     pub(crate) fn maxsize(&self) -> Option<usize> {
@@ -251,6 +262,9 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             if st.putters.is_empty() {
                 match st.offer(item) {
                     None => {
+                        if st.buf.len() > 0 {
+                            self.links.fire();
+                        }
                         drop(st);
                         self.after_handoff(wait);
                         return Ok(());
@@ -284,6 +298,8 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
             .borrow_mut()
             .putters
             .push_back(waker, Putter { item: Some(item) });
+        // A blocked putter's item can be taken at once (rendezvous).
+        self.links.fire();
         let guard = PutWait {
             q: self,
             key,
@@ -426,6 +442,7 @@ impl<T, B: Buffer<T>> QueueCore<T, B> {
         st.shutdown = true;
         st.getters.signal_all(|_| {});
         st.putters.signal_all(|_| {});
+        self.links.fire();
     }
 
     pub(crate) fn unfinished(&self) -> usize {

@@ -339,6 +339,52 @@ macro_rules! queue_methods {
             }
         }
 
+        impl<T $($bound)*> $name<T> {
+            /// Registers `callback` to run once, in the hub, when an item
+            /// can be taken without waiting or the queue is shut down
+            /// (soon, if that is so now): gevent's `Queue.rawlink`. It must
+            /// not block; another greenlet may take the item first.
+            ///
+            /// ```
+            /// use std::{cell::Cell, rc::Rc};
+            #[doc = concat!("let q = ", $path, "::new();")]
+            /// let seen = Rc::new(Cell::new(false));
+            /// let s = seen.clone();
+            /// q.rawlink(move || s.set(true));
+            /// q.put(1)?;
+            /// gevent::sleep(std::time::Duration::ZERO);
+            /// assert!(seen.get());
+            /// # Ok::<(), gevent::queue::PutError<i32>>(())
+            /// ```
+            pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> $crate::LinkId {
+                self.core.links.add(Box::new(callback), self.core.get_ready())
+            }
+
+            /// Removes a callback added with `rawlink` that has not run
+            /// yet; returns whether it was removed.
+            ///
+            /// ```
+            #[doc = concat!("let q: ", $path, "<u8> = ", $path, "::new();")]
+            /// let id = q.rawlink(|| ());
+            /// assert!(q.unlink(id));
+            /// ```
+            pub fn unlink(&self, id: $crate::LinkId) -> bool {
+                self.core.links.remove(id)
+            }
+        }
+
+        impl<T $($bound)*> $crate::Waitable for $name<T> {
+            fn is_ready(&self) -> bool {
+                self.core.get_ready()
+            }
+            fn rawlink(&self, callback: Box<dyn FnOnce()>) -> $crate::LinkId {
+                $name::rawlink(self, callback)
+            }
+            fn unlink(&self, id: $crate::LinkId) -> bool {
+                $name::unlink(self, id)
+            }
+        }
+
         impl<'a, T $($bound)*> IntoIterator for &'a $name<T> {
             type Item = Result<T, $crate::queue::QueueError>;
             type IntoIter = $crate::queue::Iter<'a, T>;

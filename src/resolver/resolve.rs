@@ -29,6 +29,16 @@ pub trait Resolve {
     /// `NotFound` for unknown names, `InvalidInput` for bad arguments (a
     /// NUL byte, an unknown service), `TimedOut` when the name servers do
     /// not answer; see the [module docs](super#errors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::resolver::{BlockResolver, Hints, Resolve, Service};
+    /// let r = BlockResolver::new();
+    /// let found = r.getaddrinfo("127.0.0.1", Service::Port(80), &Hints::stream())?;
+    /// assert_eq!(found[0].addr, "127.0.0.1:80".parse().unwrap());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn getaddrinfo(
         &self,
         host: &str,
@@ -42,6 +52,17 @@ pub trait Resolve {
     ///
     /// `NotFound` if [`NiFlags::NAMEREQD`] is set and the address has no
     /// name; as for [`getaddrinfo`](Resolve::getaddrinfo) otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::resolver::{BlockResolver, NiFlags, Resolve};
+    /// let r = BlockResolver::new();
+    /// let addr = "127.0.0.1:8080".parse().unwrap();
+    /// let (host, port) = r.getnameinfo(addr, NiFlags::NUMERICHOST | NiFlags::NUMERICSERV)?;
+    /// assert_eq!((host.as_str(), port.as_str()), ("127.0.0.1", "8080"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn getnameinfo(&self, addr: SocketAddr, flags: NiFlags) -> io::Result<(String, String)>;
 
     /// The name of an address: `(name, aliases, addresses)` like Python's
@@ -52,6 +73,22 @@ pub trait Resolve {
     /// # Errors
     ///
     /// `NotFound` if the address has no name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::resolver::{BlockResolver, Resolve};
+    /// use std::net::{IpAddr, Ipv4Addr};
+    /// let r = BlockResolver::new();
+    /// match r.gethostbyaddr(IpAddr::V4(Ipv4Addr::LOCALHOST)) {
+    ///     Ok((name, _aliases, addrs)) => {
+    ///         println!("127.0.0.1 is {name}");
+    ///         assert_eq!(addrs, [IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    ///     }
+    ///     // A system whose hosts file does not name it.
+    ///     Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+    /// }
+    /// ```
     fn gethostbyaddr(&self, ip: IpAddr) -> io::Result<(String, Vec<String>, Vec<IpAddr>)> {
         let (name, _) = self.getnameinfo(SocketAddr::new(ip, 0), NiFlags::NAMEREQD)?;
         Ok((name, Vec::new(), vec![ip]))
@@ -66,6 +103,19 @@ pub trait Resolve {
     ///
     /// As for [`getaddrinfo`](Resolve::getaddrinfo); `InvalidInput` for an
     /// empty name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::resolver::{BlockResolver, Resolve};
+    /// let r = BlockResolver::new();
+    /// let (name, aliases, addrs) = r.gethostbyname_ex("127.0.0.1")?;
+    /// assert_eq!(name, "127.0.0.1");
+    /// assert!(aliases.is_empty());
+    /// assert_eq!(addrs, [std::net::Ipv4Addr::LOCALHOST]);
+    /// assert!(r.gethostbyname_ex("").is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn gethostbyname_ex(&self, name: &str) -> io::Result<(String, Vec<String>, Vec<Ipv4Addr>)> {
         check_name(name)?;
         if let Some(ip) = numeric::gethostbyname(name) {
@@ -91,6 +141,16 @@ pub trait Resolve {
     ///
     /// As for [`getaddrinfo`](Resolve::getaddrinfo); `InvalidInput` for an
     /// empty name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::resolver::{BlockResolver, Resolve};
+    /// let r = BlockResolver::new();
+    /// assert_eq!(r.gethostbyname("10.1.2.3")?, std::net::Ipv4Addr::new(10, 1, 2, 3));
+    /// assert_eq!(r.gethostbyname("localhost")?, std::net::Ipv4Addr::LOCALHOST);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn gethostbyname(&self, name: &str) -> io::Result<Ipv4Addr> {
         check_name(name)?;
         if let Some(ip) = numeric::gethostbyname(name) {
@@ -120,6 +180,16 @@ pub trait Resolve {
     ///
     /// As for [`getaddrinfo`](Resolve::getaddrinfo); `InvalidInput` for an
     /// empty host name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gevent::resolver::{BlockResolver, Resolve};
+    /// let r = BlockResolver::new();
+    /// let addrs = r.resolve("127.0.0.1", 443)?;
+    /// assert_eq!(addrs, ["127.0.0.1:443".parse().unwrap()]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         check_name(host)?;
         let all = self.getaddrinfo(host, Service::Port(port), &Hints::stream())?;

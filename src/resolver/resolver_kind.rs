@@ -5,6 +5,19 @@ use std::io;
 use std::str::FromStr;
 
 /// The environment variable choosing a hub's resolver.
+///
+/// # Examples
+///
+/// ```
+/// use gevent::resolver::{RESOLVER_ENV, ResolverKind};
+/// // What a hub created now would use.
+/// let kind = match std::env::var(RESOLVER_ENV) {
+///     Ok(v) => v.parse::<ResolverKind>()?,
+///     Err(_) => ResolverKind::default(),
+/// };
+/// println!("{RESOLVER_ENV}={}", kind.name());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const RESOLVER_ENV: &str = "GEVENT_RESOLVER";
 
 /// Which resolver implementation: `thread`, `ares` or `block`, as in
@@ -36,6 +49,12 @@ pub enum ResolverKind {
 
 impl ResolverKind {
     /// Every kind, in the order documented.
+    ///
+    /// ```
+    /// use gevent::resolver::ResolverKind;
+    /// let names: Vec<_> = ResolverKind::ALL.iter().map(|k| k.name()).collect();
+    /// assert_eq!(names, ["thread", "ares", "block"]);
+    /// ```
     pub const ALL: [ResolverKind; 3] = [
         ResolverKind::Thread,
         ResolverKind::Ares,

@@ -359,6 +359,76 @@ impl<T> AsyncResult<T> {
     pub fn waiters(&self) -> usize {
         self.inner.n.waiting()
     }
+
+    /// Registers `callback` to run once, in the hub, when the result is
+    /// completed (soon, if it is already): gevent's `rawlink`. It must not
+    /// block. Remove it with [`unlink`](AsyncResult::unlink) before it has
+    /// run.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let r = gevent::AsyncResult::new();
+    /// let seen = Rc::new(Cell::new(0));
+    /// let (s, r2) = (seen.clone(), r.clone());
+    /// r.rawlink(move || s.set(r2.value().unwrap()));
+    /// r.set(7).unwrap();
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert_eq!(seen.get(), 7);
+    /// ```
+    pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> crate::LinkId {
+        self.inner.n.links.add(Box::new(callback), self.ready())
+    }
+
+    /// Removes a callback added with [`rawlink`](AsyncResult::rawlink)
+    /// that has not run yet; returns whether it was removed.
+    ///
+    /// ```
+    /// let r: gevent::AsyncResult<()> = gevent::AsyncResult::new();
+    /// let id = r.rawlink(|| unreachable!());
+    /// assert!(r.unlink(id));
+    /// assert!(!r.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: crate::LinkId) -> bool {
+        self.inner.n.links.remove(id)
+    }
+
+    /// Cancels a pending result (the `concurrent.futures.Future.cancel`
+    /// counterpart): it is completed with [`Error::Cancelled`], waiters
+    /// and links are woken, and a later `set` is refused. Returns whether
+    /// it was cancelled: `false` if it was already completed (gevent's
+    /// `AsyncResult.cancel` always returns `false` because it has nothing
+    /// to cancel; here a pending result can be given up on).
+    ///
+    /// ```
+    /// let r: gevent::AsyncResult<u8> = gevent::AsyncResult::new();
+    /// assert!(r.cancel());
+    /// assert!(r.cancelled() && r.ready() && !r.successful());
+    /// assert!(matches!(r.get(), Err(gevent::Error::Cancelled)));
+    /// assert_eq!(r.set(1), Err(1));
+    /// assert!(!r.cancel());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        if self.inner.ready() {
+            return false;
+        }
+        self.inner.fill(Outcome::Failed(Error::Cancelled));
+        true
+    }
+
+    /// Whether it was completed by [`cancel`](AsyncResult::cancel).
+    ///
+    /// ```
+    /// let r: gevent::AsyncResult<()> = gevent::AsyncResult::new();
+    /// assert!(!r.cancelled());
+    /// r.cancel();
+    /// assert!(r.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        matches!(
+            *self.inner.outcome.borrow(),
+            Outcome::Failed(Error::Cancelled)
+        )
+    }
 }
 
 impl<T: Send + 'static> AsyncResult<T> {

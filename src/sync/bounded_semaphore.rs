@@ -174,6 +174,34 @@ impl BoundedSemaphore {
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.sem.wait_timeout(timeout)
     }
+
+    /// Registers `callback` to run once, in the hub, when a permit is free
+    /// (see [`Semaphore::rawlink`]).
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let sem = gevent::BoundedSemaphore::new(1);
+    /// let seen = Rc::new(Cell::new(false));
+    /// let s = seen.clone();
+    /// sem.rawlink(move || s.set(true));
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(seen.get());
+    /// ```
+    pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> crate::LinkId {
+        self.sem.rawlink(callback)
+    }
+
+    /// Removes a callback added with [`rawlink`](BoundedSemaphore::rawlink)
+    /// that has not run yet; returns whether it was removed.
+    ///
+    /// ```
+    /// let sem = gevent::BoundedSemaphore::new(0);
+    /// let id = sem.rawlink(|| ());
+    /// assert!(sem.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: crate::LinkId) -> bool {
+        self.sem.unlink(id)
+    }
 }
 
 impl fmt::Debug for BoundedSemaphore {

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::wait_list::{WaitKey, WaitList};
+use super::wait_queue::{WaitKey, WaitQueue};
 use crate::Error;
 use crate::core::Timer;
 use crate::hub::{Waker, hub_inner, park};
@@ -77,7 +77,7 @@ pub(crate) fn rearm(d: &Option<Deadline>) -> Waker {
 /// guard does when `park` fails or unwinds).
 #[inline]
 pub(crate) fn park_until<D: Default>(
-    waiters: &RefCell<WaitList<D>>,
+    waiters: &RefCell<WaitQueue<D>>,
     key: WaitKey,
     deadline: &Option<Deadline>,
     mut ready: impl FnMut() -> bool,

@@ -155,6 +155,40 @@ impl Event {
     pub fn waiters(&self) -> usize {
         self.inner.n.waiting()
     }
+
+    /// Registers `callback` to run once, in the hub, when the flag is set
+    /// (soon, if it is set already): gevent's `rawlink`. It must not
+    /// block; spawn a greenlet from it for that. Remove it with
+    /// [`unlink`](Event::unlink) before it has run.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let e = gevent::Event::new();
+    /// let seen = Rc::new(Cell::new(false));
+    /// let s = seen.clone();
+    /// e.rawlink(move || s.set(true));
+    /// e.set();
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(seen.get());
+    /// ```
+    pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> crate::LinkId {
+        self.inner.n.links.add(Box::new(callback), self.is_set())
+    }
+
+    /// Removes a callback added with [`rawlink`](Event::rawlink) that has
+    /// not run yet; returns whether it was removed.
+    ///
+    /// ```
+    /// let e = gevent::Event::new();
+    /// let id = e.rawlink(|| unreachable!());
+    /// assert!(e.unlink(id));
+    /// e.set();
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(!e.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: crate::LinkId) -> bool {
+        self.inner.n.links.remove(id)
+    }
 }
 
 impl fmt::Debug for Event {

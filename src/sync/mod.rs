@@ -36,17 +36,20 @@
 mod async_result;
 mod bounded_semaphore;
 pub(crate) mod deadline;
+mod dummy_semaphore;
 mod event;
+pub(crate) mod links;
 mod lock;
 pub(crate) mod notifier;
 pub(crate) mod permits;
 mod release_error;
 mod rlock;
 mod semaphore;
-pub(crate) mod wait_list;
+pub(crate) mod wait_queue;
 
 pub use async_result::{AsyncResult, AsyncResultSender};
 pub use bounded_semaphore::BoundedSemaphore;
+pub use dummy_semaphore::{DummySemaphore, DummySemaphoreGuard};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use release_error::ReleaseError;

@@ -11,15 +11,18 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use super::deadline::{self, Deadline};
-use super::wait_list::{WaitKey, WaitList};
+use super::links::Links;
+use super::wait_queue::{WaitKey, WaitQueue};
 use crate::Error;
 use crate::hub::{self, Waker};
 
 #[derive(Default)]
 pub(crate) struct Notifier {
-    waiters: RefCell<WaitList<()>>,
+    waiters: RefCell<WaitQueue<()>>,
     /// Woken waiters that have not run yet.
     pending: Cell<usize>,
+    /// Callbacks registered with `rawlink`; fired with the waiters.
+    pub(crate) links: Links,
 }
 
 impl Notifier {
@@ -30,6 +33,7 @@ impl Notifier {
     /// Wakes every waiter, in arrival order.
     #[inline]
     pub(crate) fn notify_all(&self) {
+        self.links.fire();
         if self.waiters.borrow().is_empty() {
             return;
         }

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use super::ReleaseError;
 use super::deadline::{self, Deadline};
-use super::wait_list::{WaitKey, WaitList};
+use super::links::Links;
+use super::wait_queue::{WaitKey, WaitQueue};
 use crate::Error;
 use crate::hub::Waker;
 
@@ -24,7 +25,10 @@ pub(crate) struct Permits {
     /// The most permits there may be (BoundedSemaphore, Lock).
     bound: Option<usize>,
     /// `true` for waiters that only wait for availability.
-    waiters: RefCell<WaitList<bool>>,
+    waiters: RefCell<WaitQueue<bool>>,
+    /// Callbacks registered with `rawlink`: fired when a permit becomes
+    /// free.
+    pub(crate) links: Links,
 }
 
 impl Permits {
@@ -32,7 +36,8 @@ impl Permits {
         Permits {
             avail: Cell::new(n),
             bound,
-            waiters: RefCell::new(WaitList::new()),
+            waiters: RefCell::new(WaitQueue::new()),
+            links: Links::default(),
         }
     }
 
@@ -77,6 +82,7 @@ impl Permits {
     fn hand_over(&self) {
         if self.waiters.borrow().is_empty() {
             self.avail.set(self.avail.get().saturating_add(1));
+            self.links.fire();
             return;
         }
         self.hand_over_slow();
@@ -100,6 +106,7 @@ impl Permits {
             }
         }
         self.avail.set(self.avail.get().saturating_add(1));
+        self.links.fire();
     }
 
     /// Acquires a permit, waiting at most `timeout`; `Ok(false)` when the

@@ -219,6 +219,42 @@ impl Semaphore {
         self.p.wait(Some(timeout))
     }
 
+    /// Registers `callback` to run once, in the hub, when a permit is free
+    /// (soon, if one is free now): gevent's `rawlink`. It must not block,
+    /// and the permit may be gone again by the time it runs (another
+    /// greenlet may take it first), so treat it as a hint. Remove it with
+    /// [`unlink`](Semaphore::unlink) before it has run.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let sem = gevent::Semaphore::new(1);
+    /// let permit = sem.acquire()?;
+    /// let seen = Rc::new(Cell::new(false));
+    /// let s = seen.clone();
+    /// sem.rawlink(move || s.set(true));
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(!seen.get());
+    /// drop(permit);
+    /// gevent::sleep(std::time::Duration::ZERO);
+    /// assert!(seen.get());
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn rawlink<F: FnOnce() + 'static>(&self, callback: F) -> crate::LinkId {
+        self.p.links.add(Box::new(callback), self.p.available() > 0)
+    }
+
+    /// Removes a callback added with [`rawlink`](Semaphore::rawlink) that
+    /// has not run yet; returns whether it was removed.
+    ///
+    /// ```
+    /// let sem = gevent::Semaphore::new(0);
+    /// let id = sem.rawlink(|| ());
+    /// assert!(sem.unlink(id));
+    /// ```
+    pub fn unlink(&self, id: crate::LinkId) -> bool {
+        self.p.links.remove(id)
+    }
+
     fn guard(&self) -> SemaphoreGuard {
         SemaphoreGuard::new(self.p.clone())
     }

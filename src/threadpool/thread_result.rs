@@ -21,6 +21,8 @@ pub(crate) struct Slot<T> {
     result: RefCell<Option<Result<T, Error>>>,
     phase: Cell<Phase>,
     waiters: WaitList,
+    /// `rawlink` callbacks (see `threadpool/waitable.rs`).
+    pub(super) links: crate::sync::links::Links,
 }
 
 impl<T> Slot<T> {
@@ -29,6 +31,7 @@ impl<T> Slot<T> {
             result: RefCell::new(None),
             phase: Cell::new(Phase::Pending),
             waiters: WaitList::default(),
+            links: crate::sync::links::Links::default(),
         })
     }
 
@@ -40,6 +43,7 @@ impl<T> Slot<T> {
         *self.result.borrow_mut() = Some(r);
         self.phase.set(Phase::Ready);
         self.waiters.wake_all();
+        self.links.fire();
     }
 }
 
@@ -71,7 +75,7 @@ impl<T> Slot<T> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ThreadResult<T> {
-    slot: Rc<Slot<T>>,
+    pub(super) slot: Rc<Slot<T>>,
 }
 
 impl<T> ThreadResult<T> {

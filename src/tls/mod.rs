@@ -71,6 +71,8 @@
 
 mod accept_any_server_cert;
 mod pem;
+#[cfg(feature = "selfsigned")]
+mod self_signed;
 mod sni_resolver;
 mod tls_acceptor;
 mod tls_acceptor_builder;
@@ -79,6 +81,8 @@ mod tls_connector_builder;
 mod tls_stream;
 
 pub use rustls;
+#[cfg(feature = "selfsigned")]
+pub use self_signed::{SelfSignedCert, self_signed, self_signed_localhost};
 pub use tls_acceptor::TlsAcceptor;
 pub use tls_acceptor_builder::TlsAcceptorBuilder;
 pub use tls_connector::TlsConnector;

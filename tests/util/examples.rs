@@ -29,6 +29,11 @@ pub const EXAMPLES: &[&str] = &[
     "tls_client",
     "dns_resolve",
     "dns_mass_resolve",
+    "subprocess",
+    "monitor",
+    "udp_server",
+    "tls_echoserver",
+    "signals",
 ];
 
 /// Builds the examples once per test process; returns the path of `name`.

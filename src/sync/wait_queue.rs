@@ -1,14 +1,20 @@
-//! [`WaitList`]: the FIFO list of parked greenlets that every blocking
+//! [`WaitQueue`]: the FIFO list of parked greenlets that every blocking
 //! primitive keeps, with O(1) insertion and removal and no allocation once
 //! warmed up.
 //!
-//! A waiter pushes itself with [`push_back`](WaitList::push_back) and keeps
+//! A waiter pushes itself with [`push_back`](WaitQueue::push_back) and keeps
 //! the returned [`WaitKey`]. A notifier *signals* waiters: it unlinks them
 //! (they can no longer be signalled again), may write into their data (an
 //! item, a permit), and wakes them. The slot stays allocated until its
-//! waiter [`remove`](WaitList::remove)s it, normally or from a drop guard
+//! waiter [`remove`](WaitQueue::remove)s it, normally or from a drop guard
 //! while unwinding, and learns then whether it had been signalled and what
 //! it was given.
+//!
+//! Not to be confused with [`crate::wait_list::WaitList`], the simpler
+//! broadcast list (every waiter woken on every change, each re-checks its
+//! condition) used where waiters carry no data and order does not matter
+//! (thread-pool joins, pool membership). A `WaitQueue` hands what it has to
+//! one waiter at a time, in arrival order.
 
 use crate::hub::Waker;
 
@@ -30,12 +36,12 @@ struct Slot<D> {
     link: Link,
 }
 
-/// A waiter's place in a [`WaitList`]; only its own waiter holds it.
+/// A waiter's place in a [`WaitQueue`]; only its own waiter holds it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct WaitKey(usize);
 
 /// A FIFO of waiting greenlets, each with some data `D`.
-pub(crate) struct WaitList<D> {
+pub(crate) struct WaitQueue<D> {
     slots: Vec<Slot<D>>,
     head: usize,
     tail: usize,
@@ -43,15 +49,15 @@ pub(crate) struct WaitList<D> {
     linked: usize,
 }
 
-impl<D: Default> Default for WaitList<D> {
+impl<D: Default> Default for WaitQueue<D> {
     fn default() -> Self {
-        WaitList::new()
+        WaitQueue::new()
     }
 }
 
-impl<D: Default> WaitList<D> {
+impl<D: Default> WaitQueue<D> {
     pub(crate) const fn new() -> Self {
-        WaitList {
+        WaitQueue {
             slots: Vec::new(),
             head: NIL,
             tail: NIL,
@@ -210,7 +216,7 @@ mod tests {
 
     #[test]
     fn fifo_remove_and_reuse() {
-        let mut l: WaitList<u32> = WaitList::new();
+        let mut l: WaitQueue<u32> = WaitQueue::new();
         let w = Waker::current();
         let a = l.push_back(w.clone(), 1);
         let b = l.push_back(w.clone(), 2);
