@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs gevent's benchmarks (examples bench_greenlet, bench_sync and
-# bench_pool) and the same figures on tokio (current_thread) and may (one
+# Runs gevent's benchmarks (examples bench_greenlet, bench_sync,
+# bench_pool and bench_async) and the same figures on tokio (current_thread) and may (one
 # worker), then prints ONE table side by side with the ratios ours / peer
 # (below 1 is better for us on times and bytes, above 1 on
 # max_live_greenlets). The table is table.sh's, from the per-round files
@@ -38,17 +38,21 @@ mkdir -p "$out"
 # Which of our programs prints which figure.
 greenlet_figs="switch_ns spawn_join_ns event_handoff_ns timeout_enter_exit_ns rss_per_parked_greenlet_bytes max_live_greenlets rr_switch_1k_ns rr_switch_10k_ns rr_switch_100k_ns io_wake_10k_ns"
 sync_figs="queue_put_get_ns channel_handoff_ns semaphore_acquire_release_ns"
-pool_figs="pool_map_per_item_ns pool_map_per_item_cpu_ns threadpool_roundtrip_us"
+pool_figs="pool_map_per_item_ns pool_map_per_item_cpu_ns threadpool_roundtrip_us resolve_localhost_us resolve_blocking_us"
 # Ours only, std::process measured beside it by the same program.
 process_figs="spawn_wait_process_us spawn_wait_process_std_us spawn_wait_process_vs_std"
+# bench_async (feature tokio) prints ours; with --peer, tokio's own figures
+# under the same names, for the tokio column.
+async_figs="block_on_ready_ns block_on_cross_thread_us tokio_block_on_roundtrip_us"
 has() { [ -z "$figure" ] || [[ " $1 " == *" $figure "* ]]; }
-if [ -n "$figure" ] && ! has "$greenlet_figs $sync_figs $pool_figs $process_figs"; then
-    echo "unknown figure $figure; one of: $greenlet_figs $sync_figs $pool_figs $process_figs" >&2
+if [ -n "$figure" ] && ! has "$greenlet_figs $sync_figs $pool_figs $process_figs $async_figs"; then
+    echo "unknown figure $figure; one of: $greenlet_figs $sync_figs $pool_figs $process_figs $async_figs" >&2
     exit 2
 fi
 
 echo "building (release) ..." >&2
 (cd "$root" && cargo build --release -q --example bench_greenlet --example bench_sync --example bench_pool --example bench_process)
+(cd "$root" && cargo build --release -q --features tokio --example bench_async)
 (cd "$here" && cargo build --release -q)
 ex="$(target_dir "$root/Cargo.toml")/release/examples"
 peers="$(target_dir "$here/Cargo.toml")/release"
@@ -87,9 +91,17 @@ for r in $(seq 1 "$runs"); do
         if has "$process_figs"; then
             "$ex/bench_process" | awk -v f="$figure" 'f == "" || $1 == f'
         fi
+        if has "$async_figs"; then
+            "$ex/bench_async" | awk -v f="$figure" 'f == "" || $1 == f'
+        fi
     } | tee "$out/gevent.$r.txt" >&2
     echo "round $r/$runs: tokio ..." >&2
-    "$peers/bench_tokio" $figure | tee "$out/tokio.$r.txt" >&2
+    {
+        if has "$greenlet_figs $sync_figs $pool_figs"; then "$peers/bench_tokio" $figure; fi
+        if has "$async_figs"; then
+            "$ex/bench_async" --peer | awk -v f="$figure" 'f == "" || $1 == f'
+        fi
+    } | tee "$out/tokio.$r.txt" >&2
     echo "round $r/$runs: may ..." >&2
     "$peers/bench_may" $figure | tee "$out/may.$r.txt" >&2
     if [ "$pygevent" = 1 ]; then

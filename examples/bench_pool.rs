@@ -12,17 +12,24 @@
 //!   busy machine disturbs less.
 //! * `threadpool_roundtrip_us`: one trivial closure sent to a worker thread
 //!   and its result back to the waiting greenlet, sequentially, averaged.
+//! * `resolve_localhost_us`: `localhost` (from /etc/hosts, so offline)
+//!   resolved with the thread resolver (`getaddrinfo` on the hub's pool),
+//!   one lookup at a time; `resolve_blocking_us`: the same lookup by a
+//!   plain blocking `getaddrinfo` (std's `to_socket_addrs`), the reference.
 //!
 //! This is a benchmark, not a test: numbers vary with the machine and load.
 
+use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use gevent::pool::Pool;
+use gevent::resolver::{Resolve, ThreadResolver};
 use gevent::threadpool::ThreadPool;
 
 const ITEMS: u64 = 100_000;
 const POOL_SIZE: usize = 100;
 const ROUNDTRIPS: u32 = 20_000;
+const LOOKUPS: u32 = 2_000;
 
 /// This thread's CPU time.
 fn thread_cpu() -> Duration {
@@ -78,5 +85,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "threadpool_roundtrip_us {:.2} us",
         rt.as_secs_f64() * 1e6 / f64::from(ROUNDTRIPS)
     );
+
+    let resolver = ThreadResolver::new();
+    let per_lookup = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(LOOKUPS);
+    resolver.resolve("localhost", 0)?;
+    let thread = best_of(3, || {
+        let t = Instant::now();
+        for _ in 0..LOOKUPS {
+            assert!(!resolver.resolve("localhost", 0).expect("lookup").is_empty());
+        }
+        t.elapsed()
+    });
+    println!("resolve_localhost_us {:.2} us", per_lookup(thread));
+    let blocking = best_of(3, || {
+        let t = Instant::now();
+        for _ in 0..LOOKUPS {
+            assert!(("localhost", 0).to_socket_addrs().expect("lookup").count() > 0);
+        }
+        t.elapsed()
+    });
+    println!("resolve_blocking_us {:.2} us", per_lookup(blocking));
     Ok(())
 }

@@ -20,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::Error;
 use crate::core::{Async, AsyncSender, Backend, Loop};
@@ -40,6 +40,11 @@ const DIRECT_BUDGET: u32 = 64;
 /// the queued greenlets touch (a few lines each) stays in the L1/L2 caches.
 const PREFETCH_MIN_READY: usize = 32;
 
+mod remote;
+use remote::Remote;
+pub(crate) use remote::{Backoff, RemoteHub, completion, spin_until};
+pub(crate) use remote::{RemoteWaker, WakeRegistration, remote_waker};
+
 pub(crate) enum Ready {
     /// Resume a woken greenlet. The second field is where its stack's top
     /// was when it switched away ([`State::sp_hint`]), carried in the
@@ -52,13 +57,6 @@ pub(crate) enum Ready {
     Call(Box<dyn FnOnce()>),
 }
 
-type RemoteCallback = Box<dyn FnOnce() + Send>;
-
-/// Callbacks sent from other threads, run by the hub's async watcher.
-struct Remote {
-    queue: Mutex<Vec<RemoteCallback>>,
-}
-
 #[allow(dead_code)] // the remote fields serve the thread pool and resolver
 pub(crate) struct HubInner {
     lp: Loop,
@@ -66,6 +64,10 @@ pub(crate) struct HubInner {
     main: Rc<dyn Task>,
     hub: Rc<dyn Task>,
     remote: Arc<Remote>,
+    /// The vector the inbox is drained into, kept for its capacity.
+    remote_spare: remote::Spare,
+    /// Whether spinning for remote results pays (see `remote::Backoff`).
+    remote_spin: RefCell<remote::Backoff>,
     remote_watcher: Async,
     remote_sender: AsyncSender,
     /// Operations from other threads still expected back (thread pool jobs):
@@ -78,8 +80,6 @@ pub(crate) struct HubInner {
     /// thread exit only when this is zero.
     live: Cell<usize>,
     next_id: Cell<u64>,
-    /// The default thread pool, created on first use.
-    threadpool: std::cell::OnceCell<crate::threadpool::ThreadPool>,
     /// The started, unfinished greenlets: an intrusive list through their
     /// states (`live_prev`/`live_next`), for `monitor::run_info`. A state
     /// is linked from its start (when it holds its self-reference) until
@@ -370,14 +370,10 @@ impl HubInner {
         });
         *hub.state().name.borrow_mut() = Some(Rc::from("Hub"));
         hub.state().set_selfref(hub.clone());
-        let remote = Arc::new(Remote {
-            queue: Mutex::new(Vec::new()),
-        });
-        let r2 = remote.clone();
+        let remote = Arc::new(Remote::new());
         let remote_watcher = Async::new(&lp, move |_, _| {
-            let batch = std::mem::take(&mut *r2.queue.lock().unwrap_or_else(|e| e.into_inner()));
-            for cb in batch {
-                run_guarded(cb, "a cross-thread callback");
+            if let Some(h) = existing_hub() {
+                h.remote.drain(&h.remote_spare);
             }
         });
         remote_watcher.start()?;
@@ -389,6 +385,8 @@ impl HubInner {
             main,
             hub,
             remote,
+            remote_spare: Default::default(),
+            remote_spin: Default::default(),
             remote_watcher,
             remote_sender,
             remote_pending: Cell::new(0),
@@ -396,7 +394,6 @@ impl HubInner {
             budget: Cell::new(DIRECT_BUDGET),
             live: Cell::new(0),
             next_id: Cell::new(1),
-            threadpool: std::cell::OnceCell::new(),
             live_head: Cell::new(std::ptr::null()),
             monitor: crate::monitor::register_hub(),
         }));
@@ -481,6 +478,9 @@ impl HubInner {
 
     /// One scheduling round plus, when due, a libev poll. Runs on the hub.
     fn run_round(&self) {
+        // Results from other threads (see `remote`): one atomic load when
+        // there are none.
+        self.remote.drain(&self.remote_spare);
         self.monitor.tick();
         let n = self.ready.borrow().len();
         for _ in 0..n {
@@ -497,7 +497,19 @@ impl HubInner {
                 None => break,
             }
         }
-        let idle = self.ready.borrow().is_empty();
+        let mut idle = self.ready.borrow().is_empty();
+        if idle
+            && self.remote_pending.get() > 0
+            && self
+                .remote_spin
+                .borrow_mut()
+                .spin(remote::HUB_SPIN, || self.remote.has_pending())
+        {
+            // A result from another thread came while spinning: take it
+            // without a trip through the poll.
+            self.remote.drain(&self.remote_spare);
+            idle = self.ready.borrow().is_empty();
+        }
         let rounds = self.rounds_since_poll.get() + 1;
         let exhausted = self.budget.get() == 0;
         self.budget.set(DIRECT_BUDGET);
@@ -802,27 +814,6 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 fn report_panic(what: &str, p: &(dyn std::any::Any + Send)) {
     eprintln!("gevent: {what} panicked: {}", panic_message(p));
-}
-
-/// A `Send` handle for waking a hub from another thread.
-#[allow(dead_code)] // serves the thread pool and resolver
-#[derive(Clone)]
-pub(crate) struct RemoteHub {
-    remote: Arc<Remote>,
-    sender: AsyncSender,
-}
-
-#[allow(dead_code)]
-impl RemoteHub {
-    /// Runs `f` on the hub's thread, in the hub, soon.
-    pub(crate) fn run_callback<F: FnOnce() + Send + 'static>(&self, f: F) -> std::io::Result<()> {
-        self.remote
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Box::new(f));
-        self.sender.send()
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1139,41 +1130,6 @@ impl Hub {
                 return Ok(());
             }
         }
-    }
-}
-
-impl Hub {
-    /// The hub's default [`ThreadPool`](crate::threadpool::ThreadPool),
-    /// created on first use with `GEVENT_THREADPOOL_SIZE` workers at most
-    /// (default 10). Each thread's hub has its own. If the variable is
-    /// invalid, the error is printed on stderr (once) and the default size
-    /// is used; [`try_threadpool`](Hub::try_threadpool) reports it instead.
-    /// Its workers exit when idle for its idle timeout, or once the queue is
-    /// drained after the hub is torn down at thread exit.
-    ///
-    /// ```
-    /// let pool = gevent::get_hub().threadpool();
-    /// assert_eq!(pool.apply(|| 2 + 2)?, 4);
-    /// # Ok::<(), gevent::Error>(())
-    /// ```
-    pub fn threadpool(&self) -> crate::threadpool::ThreadPool {
-        crate::threadpool::hub_pool(&self.inner.threadpool, self.inner.remote())
-    }
-
-    /// Like [`threadpool`](Hub::threadpool), but an invalid
-    /// `GEVENT_THREADPOOL_SIZE` is an error (and no pool is created).
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` naming the variable and its value.
-    ///
-    /// ```
-    /// let pool = gevent::get_hub().try_threadpool()?;
-    /// assert!(pool.size() >= 1);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn try_threadpool(&self) -> std::io::Result<crate::threadpool::ThreadPool> {
-        crate::threadpool::try_hub_pool(&self.inner.threadpool, self.inner.remote())
     }
 }
 

@@ -22,6 +22,9 @@
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
 //!   the thread pool, c-ares (feature `ares`) or blocking libc.
 //! * [`tls`]: TLS client and server streams (rustls) over those sockets.
+//! * [`block_on`], [`run_async`]: run any `Future` from a greenlet, and
+//!   greenlets from async code (a [`Greenlet`] is `IntoFuture`); feature
+//!   `tokio`: `gevent::tokio::block_on` for tokio-bound futures.
 //! * [`process`]: cooperative child processes shaped like `std::process`;
 //!   [`fork`], [`fork_and_watch`].
 //! * [`monitor`]: the blocking monitor and `run_info`; [`events`]: its
@@ -90,6 +93,7 @@ pub mod core;
 mod error;
 pub mod events;
 pub mod fileobject;
+mod future;
 mod greenlet;
 mod hub;
 mod local;
@@ -107,10 +111,13 @@ pub mod threadpool;
 mod time;
 mod timeout;
 pub mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod wait;
 mod wait_list;
 
 pub use error::Error;
+pub use future::{GreenletFuture, block_on, run_async};
 pub use greenlet::{
     AsGreenlet, Builder, DEFAULT_STACK_SIZE, Greenlet, GreenletRef, GreenletRun, LinkId,
     getcurrent, idle, joinall, joinall_raise, killall, sleep, spawn, spawn_later, spawn_run,

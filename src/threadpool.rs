@@ -15,10 +15,17 @@
 //!   changed).
 //! * A panic in a job comes back as `Err(Error::Panicked(message))` on its
 //!   handle; the worker and the pool carry on.
-//! * Results travel back through the hub's cross-thread callback queue
-//!   (libev's async watcher); while a job is out, the hub's loop stays
-//!   alive, so the main greenlet waiting only for a job never gets
-//!   [`Error::LoopExit`].
+//! * Results travel back through the hub's completion-from-another-thread
+//!   facility (its inbox, with libev's async watcher to wake a sleeping
+//!   hub); while a job is out, the hub's loop stays alive, so the main
+//!   greenlet waiting only for a job never gets [`Error::LoopExit`].
+//! * A round trip is made cheap by brief spinning on both sides: a worker
+//!   that finished a job watches the queue for 50 µs before it sleeps (one
+//!   worker at a time), and an otherwise idle hub watches for results for
+//!   30 µs before it blocks in its poll, so back-to-back short jobs need no
+//!   system call and no sleep. Nothing spins on a single-CPU machine, under
+//!   valgrind, or with `GEVENT_SPIN=0` in the environment (for machines
+//!   whose CPUs are always busy, or to save power).
 //! * Every hub owns a default pool, [`Hub::threadpool`](crate::Hub::threadpool),
 //!   sized from `GEVENT_THREADPOOL_SIZE` (default 10); [`spawn_blocking`]
 //!   and [`run_blocking`] use it.
@@ -62,20 +69,19 @@ mod waitable;
 
 pub use thread_result::ThreadResult;
 
-use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::Error;
-use crate::hub::{self, RemoteHub, check_can_block, hub_inner, park};
+use crate::hub::{self, check_can_block, park};
 use crate::wait_list::{Registration, WaitList, WakeCell, expired, park_timer};
+use crate::{Error, Hub};
 use thread_result::Slot;
 
 /// The size of a hub's default pool when `GEVENT_THREADPOOL_SIZE` is unset.
@@ -115,68 +121,33 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// ```
 pub const SIZE_ENV: &str = "GEVENT_THREADPOOL_SIZE";
 
-/// What a worker sends back: the boxed value, or why there is none.
-type Payload = Result<Box<dyn Any + Send>, Error>;
+/// How long a worker that finished a job watches the queue for the next
+/// one before it goes to sleep (not on a single-CPU machine).
+pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(50);
 
-/// Runs on the hub's thread when a job's payload arrives.
-type Completion = Box<dyn FnOnce(Payload)>;
-
-thread_local! {
-    /// Jobs of this thread's pools whose results have not arrived, by id.
-    static COMPLETIONS: RefCell<HashMap<u64, Completion>> = RefCell::new(HashMap::new());
-}
-
-/// Hands a payload to the completion registered under `id` (on the hub).
-fn deliver(id: u64, payload: Payload) {
-    let c = COMPLETIONS
-        .try_with(|m| m.borrow_mut().remove(&id))
-        .ok()
-        .flatten();
-    if let Some(c) = c {
-        c(payload);
-    }
-}
-
-/// A job as the workers see it. Dropped without running (the pool could
-/// not start a worker for it), it still reports back, so that no waiter
-/// hangs.
-struct Job {
-    id: u64,
-    remote: RemoteHub,
-    work: Option<Box<dyn FnOnce() -> Payload + Send>>,
-}
-
-impl Job {
-    fn run(mut self) {
-        if let Some(w) = self.work.take() {
-            let payload = w();
-            self.send(payload);
-        }
-    }
-
-    fn send(&self, payload: Payload) {
-        let id = self.id;
-        // This fails only once the hub is gone (its thread exited): then
-        // nobody can be waiting for the result, which is simply dropped.
-        let _ = self.remote.run_callback(move || deliver(id, payload));
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        if self.work.take().is_some() {
-            self.send(Err(Error::killed(io::Error::other(
-                "the thread pool discarded the job: no worker thread could be started",
-            ))));
-        }
-    }
-}
+/// A job as the workers see it: runs the caller's closure and completes
+/// its `Completer` (`hub::remote`). Dropped without running (the
+/// pool could not start a worker for it), the completer is dropped too,
+/// which reports the failure to the handle: no waiter hangs.
+///
+/// Its argument is [`Shared::finishing`]: a job that ran increments it
+/// right before it hands its result back, and the worker decrements it
+/// once it holds the queue's lock again.
+type Job = Box<dyn FnOnce(&AtomicUsize) + Send>;
 
 /// The state shared with the worker threads.
 struct Shared {
     queue: Mutex<Queue>,
     /// Signalled when a job is queued or the workers must re-check.
     work: Condvar,
+    /// Whether `queue.jobs` may be non-empty, for spinning workers to
+    /// watch without the lock (written under it).
+    has_jobs: AtomicBool,
+    /// Workers that handed a result back and have not yet re-checked the
+    /// queue. The result can reach the hub, and the greenlet submit its
+    /// next job, before that worker takes the lock again: the job is then
+    /// left to it rather than given to a new thread or a sleeping one.
+    finishing: AtomicUsize,
 }
 
 struct Queue {
@@ -188,6 +159,9 @@ struct Queue {
     threads: usize,
     /// Workers waiting for a job.
     idle: usize,
+    /// Workers spinning for a job (they re-check the queue under the lock
+    /// before they sleep, so a job they may take needs no notification).
+    spinning: usize,
     idle_timeout: Duration,
     /// Every `ThreadPool` handle is gone: drain the queue, then exit.
     closed: bool,
@@ -202,11 +176,14 @@ impl Shared {
                 size: size.max(1),
                 threads: 0,
                 idle: 0,
+                spinning: 0,
                 idle_timeout,
                 closed: false,
                 next_worker: 0,
             }),
             work: Condvar::new(),
+            has_jobs: AtomicBool::new(false),
+            finishing: AtomicUsize::new(0),
         })
     }
 
@@ -220,9 +197,12 @@ impl Shared {
     fn submit(self: &Arc<Self>, job: Job) {
         let mut q = self.lock();
         q.jobs.push_back(job);
-        if q.jobs.len() > q.idle && q.threads < q.size {
+        self.has_jobs.store(true, Ordering::Relaxed);
+        // Workers about to look at the queue without being told.
+        let coming = q.spinning + self.finishing.load(Ordering::SeqCst);
+        if q.jobs.len() > q.idle + coming && q.threads < q.size {
             self.start_workers(q, 1);
-        } else {
+        } else if q.jobs.len() > coming {
             drop(q);
             self.work.notify_one();
         }
@@ -256,6 +236,7 @@ impl Shared {
             let mut q = self.lock();
             if q.threads == 0 {
                 let orphans: Vec<Job> = q.jobs.drain(..).collect();
+                self.has_jobs.store(false, Ordering::Relaxed);
                 drop(q);
                 eprintln!("gevent: cannot start a thread-pool worker: {e}");
                 drop(orphans);
@@ -267,19 +248,39 @@ impl Shared {
 fn worker(shared: Arc<Shared>) {
     let mut q = shared.lock();
     let mut idle_since: Option<Instant> = None;
+    let mut spun = false;
+    let mut backoff = hub::Backoff::default();
     loop {
         if q.threads > q.size {
             break; // the pool shrank
         }
         if let Some(job) = q.jobs.pop_front() {
+            shared.has_jobs.store(!q.jobs.is_empty(), Ordering::Relaxed);
             drop(q);
-            job.run();
+            job(&shared.finishing);
             q = shared.lock();
+            shared.finishing.fetch_sub(1, Ordering::SeqCst);
             idle_since = None;
+            spun = false;
             continue;
         }
         if q.closed {
             break;
+        }
+        if !spun && q.spinning == 0 && backoff.should_spin() {
+            // Fresh from a job: the next one often follows at once (a
+            // greenlet calling blocking code in a loop). Watch for it
+            // briefly instead of paying a sleep and a wake-up. One
+            // spinner at a time: more would only take CPU time from the
+            // workers with jobs and from the hub.
+            spun = true;
+            q.spinning += 1;
+            drop(q);
+            let ok = hub::spin_until(WORKER_SPIN, || shared.has_jobs.load(Ordering::Relaxed));
+            backoff.record(ok);
+            q = shared.lock();
+            q.spinning -= 1;
+            continue;
         }
         let since = *idle_since.get_or_insert_with(Instant::now);
         let left = q.idle_timeout.saturating_sub(since.elapsed());
@@ -303,7 +304,6 @@ struct Local {
     shared: RefCell<Arc<Shared>>,
     /// The fork generation `shared` belongs to.
     born: Cell<u64>,
-    remote: RemoteHub,
     /// Jobs submitted whose results have not been delivered yet.
     pending: Cell<usize>,
     /// Greenlets in `join`.
@@ -327,6 +327,7 @@ impl Local {
                 Err(_) => (VecDeque::new(), DEFAULT_SIZE, DEFAULT_IDLE_TIMEOUT),
             };
             let fresh = Shared::new(size, idle_timeout);
+            fresh.has_jobs.store(!jobs.is_empty(), Ordering::Relaxed);
             fresh.lock().jobs = jobs;
             // The old state must not run Drop work against absent workers;
             // leak it (its lock may be held forever).
@@ -341,7 +342,6 @@ impl Local {
     }
 
     fn delivered(&self) {
-        hub_inner().remote_done();
         let n = self.pending.get() - 1;
         self.pending.set(n);
         if n == 0 {
@@ -409,16 +409,15 @@ impl ThreadPool {
             return Err(zero_size());
         }
         crate::try_get_hub()?;
-        Ok(ThreadPool::create(size, hub_inner().remote()))
+        Ok(ThreadPool::create(size))
     }
 
-    /// A pool of at most `size` (at least 1) workers reporting to `remote`.
-    fn create(size: usize, remote: RemoteHub) -> ThreadPool {
+    /// A pool of at most `size` (at least 1) workers for this thread's hub.
+    fn create(size: usize) -> ThreadPool {
         ThreadPool {
             local: Rc::new(Local {
                 shared: RefCell::new(Shared::new(size, DEFAULT_IDLE_TIMEOUT)),
                 born: Cell::new(hub::fork_generation()),
-                remote,
                 pending: Cell::new(0),
                 joiners: WaitList::default(),
             }),
@@ -448,40 +447,35 @@ impl ThreadPool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let hub = hub_inner();
-        let id = hub.next_id();
         let slot = Slot::<T>::new();
         let s = slot.clone();
         let local = self.local.clone();
-        let completion: Completion = Box::new(move |payload: Payload| {
-            let r = payload.and_then(|b| match b.downcast::<T>() {
-                Ok(v) => Ok(*v),
-                Err(_) => Err(Error::Panicked(
-                    "thread pool: result of the wrong type".into(),
-                )),
-            });
-            s.complete(r);
+        let completer = hub::completion(move |r: Option<Result<T, Error>>| {
+            s.complete(r.unwrap_or_else(|| {
+                Err(Error::killed(io::Error::other(
+                    "the thread pool discarded the job: no worker thread could be started",
+                )))
+            }));
             local.delivered();
         });
-        COMPLETIONS.with(|m| m.borrow_mut().insert(id, completion));
-        hub.remote_expect();
         self.local.pending.set(self.local.pending.get() + 1);
-        let work = Box::new(move || -> Payload {
-            match catch_unwind(AssertUnwindSafe(f)) {
-                Ok(v) => Ok(Box::new(v) as Box<dyn Any + Send>),
-                Err(p) => {
-                    let msg = hub::panic_message(&*p);
-                    // A payload whose Drop panics must not kill the worker.
-                    let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
-                    Err(Error::Panicked(msg.into()))
-                }
-            }
-        });
-        self.local.shared().submit(Job {
-            id,
-            remote: self.local.remote.clone(),
-            work: Some(work),
-        });
+        self.local
+            .shared()
+            .submit(Box::new(move |finishing: &AtomicUsize| {
+                let r = match catch_unwind(AssertUnwindSafe(f)) {
+                    Ok(v) => Ok(v),
+                    Err(p) => {
+                        let msg = hub::panic_message(&*p);
+                        // A payload whose Drop panics must not kill the worker.
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
+                        Err(Error::Panicked(msg.into()))
+                    }
+                };
+                finishing.fetch_add(1, Ordering::SeqCst);
+                // Fails only once the hub is gone (its thread exited): then
+                // nobody can be waiting for the result, which is dropped.
+                let _ = completer.complete(r);
+            }));
         ThreadResult::new(slot)
     }
 
@@ -801,34 +795,76 @@ where
     spawn_blocking(f).get()
 }
 
-/// The hub's default pool, created on first use (for `Hub::threadpool`):
-/// an invalid `GEVENT_THREADPOOL_SIZE` is printed once per process and
-/// [`DEFAULT_SIZE`] is used.
-pub(crate) fn hub_pool(cell: &OnceCell<ThreadPool>, remote: RemoteHub) -> ThreadPool {
-    cell.get_or_init(|| {
-        let size = size_from_env().unwrap_or_else(|e| {
-            static REPORTED: AtomicBool = AtomicBool::new(false);
-            if !REPORTED.swap(true, Ordering::Relaxed) {
-                eprintln!("gevent: {e}; using {DEFAULT_SIZE}");
-            }
-            DEFAULT_SIZE
-        });
-        ThreadPool::create(size, remote)
-    })
-    .clone()
+thread_local! {
+    /// This thread's hub's default pool, created on first use.
+    static DEFAULT_POOL: OnceCell<ThreadPool> = const { OnceCell::new() };
 }
 
-/// Like [`hub_pool`], but an invalid `GEVENT_THREADPOOL_SIZE` is an error
-/// (for `Hub::try_threadpool`).
-pub(crate) fn try_hub_pool(
-    cell: &OnceCell<ThreadPool>,
-    remote: RemoteHub,
-) -> io::Result<ThreadPool> {
-    if let Some(p) = cell.get() {
-        return Ok(p.clone());
+/// The size for a default pool: from `GEVENT_THREADPOOL_SIZE`, an invalid
+/// value printed once per process and replaced by [`DEFAULT_SIZE`].
+fn default_size_lenient() -> usize {
+    size_from_env().unwrap_or_else(|e| {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if !REPORTED.swap(true, Ordering::Relaxed) {
+            eprintln!("gevent: {e}; using {DEFAULT_SIZE}");
+        }
+        DEFAULT_SIZE
+    })
+}
+
+/// The default pool of this thread's hub, created with `size()` workers
+/// at most on first use.
+fn default_pool(size: fn() -> io::Result<usize>) -> io::Result<ThreadPool> {
+    DEFAULT_POOL
+        .try_with(|cell| {
+            if let Some(p) = cell.get() {
+                return Ok(p.clone());
+            }
+            let size = size()?;
+            Ok(cell.get_or_init(|| ThreadPool::create(size)).clone())
+        })
+        .unwrap_or_else(|_| {
+            // The thread is exiting and its default pool is gone: a
+            // private pool for this last use.
+            Ok(ThreadPool::create(size()?))
+        })
+}
+
+impl Hub {
+    /// The hub's default [`ThreadPool`], created on first use with
+    /// `GEVENT_THREADPOOL_SIZE` workers at most (default 10). Each thread's
+    /// hub has its own. If the variable is invalid, the error is printed on
+    /// stderr (once) and the default size is used;
+    /// [`try_threadpool`](Hub::try_threadpool) reports it instead. Its
+    /// workers exit when idle for its idle timeout, or once the queue is
+    /// drained after the thread exits.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().threadpool();
+    /// assert_eq!(pool.apply(|| 2 + 2)?, 4);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn threadpool(&self) -> ThreadPool {
+        match default_pool(|| Ok(default_size_lenient())) {
+            Ok(p) => p,
+            // The size closure never fails.
+            Err(_) => ThreadPool::create(DEFAULT_SIZE),
+        }
     }
-    let size = size_from_env()?;
-    Ok(cell
-        .get_or_init(|| ThreadPool::create(size, remote))
-        .clone())
+
+    /// Like [`threadpool`](Hub::threadpool), but an invalid
+    /// `GEVENT_THREADPOOL_SIZE` is an error (and no pool is created).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable and its value.
+    ///
+    /// ```
+    /// let pool = gevent::get_hub().try_threadpool()?;
+    /// assert!(pool.size() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_threadpool(&self) -> io::Result<ThreadPool> {
+        default_pool(size_from_env)
+    }
 }

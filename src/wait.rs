@@ -257,6 +257,16 @@ pub fn iwait<W: Waitable>(objects: &[W], timeout: Option<Duration>) -> Iwait<'_,
 
 /// The iterator returned by [`iwait`]: yields `Ok(index)` per object that
 /// became ready, or one `Err` if waiting became impossible.
+///
+/// ```
+/// use gevent::{Event, iwait};
+///
+/// let events = [Event::new(), Event::new()];
+/// events[1].set();
+/// let mut it = iwait(&events, None);
+/// assert_eq!(it.next().unwrap()?, 1); // the one already set comes first
+/// # Ok::<(), gevent::Error>(())
+/// ```
 pub struct Iwait<'a, W: Waitable> {
     objects: &'a [W],
     remaining: usize,

@@ -1246,7 +1246,10 @@ fn keepalive_balanced_when_a_fired_timer_is_cleared_or_restarted_before_its_call
             });
             h.set_priority(2).unwrap();
             h.start().unwrap();
-            let keep = Timer::new(&lp, MS, Duration::ZERO, |_, _| {});
+            // Long enough not to expire in the first iteration even on a
+            // slow run (valgrind): then the loop would end with nothing
+            // keeping it alive before the restarted `t` fires.
+            let keep = Timer::new(&lp, 50 * MS, Duration::ZERO, |_, _| {});
             keep.start().unwrap();
             assert!(!run_bounded(&lp));
             // Restarted, it fires for the first expiry and for the restart.

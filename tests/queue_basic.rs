@@ -353,7 +353,9 @@ fn killed_or_timed_out_getters_lose_nothing() {
 
         let q3 = q.clone();
         let r = spawn(move || gevent::with_timeout(Duration::from_millis(1), || q3.get().ok()));
-        sleep(Duration::from_millis(3));
+        // Until the getter has timed out (a fixed sleep would assume the
+        // getter starts in time, which a slow run under valgrind breaks).
+        r.join_timeout(LONG).unwrap();
         q.put(2).unwrap();
         assert!(r.get().unwrap().unwrap_err().is_timeout());
         assert_eq!(q.try_get().unwrap(), 2);

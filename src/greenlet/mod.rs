@@ -42,6 +42,7 @@
 pub(crate) mod stack;
 pub(crate) mod state;
 pub(crate) mod switch;
+pub(crate) mod valgrind;
 mod waitable;
 
 use std::cell::{Cell, RefCell};

@@ -7,6 +7,17 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use super::socket::{Dir, Socket};
 
 /// Most descriptors one message may carry (Linux's `SCM_MAX_FD`).
+///
+/// ```
+/// use gevent::net::{UnixStream, MAX_FDS};
+/// use std::os::fd::AsFd;
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// let fds = vec![a.as_fd(); MAX_FDS + 1];
+/// // One descriptor too many for one message: refused before sending.
+/// assert!(a.send_fds(b"x", &fds).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const MAX_FDS: usize = 253;
 
 /// What [`UnixStream::recv_fds`](crate::net::UnixStream::recv_fds) (and

@@ -10,6 +10,14 @@ const START: RawFd = 3;
 static CONSUMED: AtomicBool = AtomicBool::new(false);
 
 /// A socket passed by the service manager.
+///
+/// ```
+/// // Outside socket activation (as here) nothing was passed.
+/// for gevent::server::ListenFd { fd, name } in gevent::server::listen_fds()? {
+///     println!("inherited {fd:?} named {name:?}");
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ListenFd {
     /// The socket (close-on-exec).

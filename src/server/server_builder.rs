@@ -159,11 +159,21 @@ impl ServerBuilder {
     /// As for [`listen_fds`](super::listen_fds); `NotFound` if no socket
     /// was passed.
     ///
-    /// ```no_run
-    /// let server = gevent::server::StreamServer::builder()
-    ///     .listen_fds()?
-    ///     .build(|_, _| {})?;
-    /// server.serve_forever()?;
+    /// ```
+    /// use gevent::server::StreamServer;
+    /// use std::io::ErrorKind;
+    ///
+    /// let builder = match StreamServer::builder().listen_fds() {
+    ///     Ok(b) => b, // started by systemd with a .socket unit
+    ///     // Not socket-activated (as here): bind the address ourselves.
+    ///     Err(e) if e.kind() == ErrorKind::NotFound => {
+    ///         StreamServer::builder().bind("127.0.0.1:0")?
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// };
+    /// let server = builder.build(|_, _| {})?;
+    /// server.start()?;
+    /// server.close();
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn listen_fds(self) -> io::Result<ServerBuilder> {

@@ -160,9 +160,20 @@ impl StreamServer {
     ///
     /// As for [`ServerBuilder::listen_fds`].
     ///
-    /// ```no_run
-    /// let server = gevent::server::StreamServer::from_listen_fds(|_, _| {})?;
-    /// server.serve_until_signal(std::time::Duration::from_secs(10))?;
+    /// ```
+    /// use gevent::server::StreamServer;
+    /// use std::io::ErrorKind;
+    ///
+    /// let server = match StreamServer::from_listen_fds(|_, _| {}) {
+    ///     Ok(server) => server, // socket-activated by systemd
+    ///     // Not socket-activated (as here): bind the address ourselves.
+    ///     Err(e) if e.kind() == ErrorKind::NotFound => {
+    ///         StreamServer::bind("127.0.0.1:0", |_, _| {})?
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// };
+    /// server.start()?; // or serve_until_signal(grace) in a service
+    /// server.close();
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn from_listen_fds<F, R>(handler: F) -> io::Result<StreamServer>

@@ -59,6 +59,9 @@ pub fn build_example(name: &str) -> PathBuf {
         if cfg!(feature = "ares") {
             cmd.args(["--features", "ares"]);
         }
+        if cfg!(feature = "tokio") {
+            cmd.args(["--features", "tokio", "--example", "async_client"]);
+        }
         // Cargo marks its target directory with CACHEDIR.TAG; one level
         // further up means a `--target <triple>` build.
         if parent.join("CACHEDIR.TAG").exists() {

@@ -28,6 +28,10 @@
 //!   `pool_map_per_item_cpu_ns` is the same in thread CPU time.
 //! * `threadpool_roundtrip_us`: `spawn_blocking` of a trivial closure from the
 //!   current_thread runtime, awaited, one at a time; per round trip.
+//! * `resolve_localhost_us`: `localhost` resolved as `tokio::net::lookup_host`
+//!   does it (std's `to_socket_addrs` in `spawn_blocking`), one at a time;
+//!   `resolve_blocking_us`: the same lookup called directly (blocking).
+//!   Per lookup; `localhost` comes from /etc/hosts, so no network is used.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -366,6 +370,41 @@ fn threadpool_roundtrip_us() -> f64 {
     best_async(3, 20_000, threadpool_roundtrip)
 }
 
+/// What `tokio::net::lookup_host` does (std's resolver on the blocking
+/// pool), written out so that the benchmark needs no `net` feature.
+async fn resolve_localhost(n: u64) -> f64 {
+    use std::net::ToSocketAddrs;
+    let t = Instant::now();
+    for _ in 0..n {
+        let a = tokio::task::spawn_blocking(|| ("localhost", 0).to_socket_addrs())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(a.count() > 0);
+    }
+    t.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+fn resolve_localhost_us() -> f64 {
+    best_async(3, 2_000, resolve_localhost)
+}
+
+/// A blocking lookup on the calling thread: the reference both resolver
+/// figures are compared with.
+fn resolve_blocking_us() -> f64 {
+    use std::net::ToSocketAddrs;
+    const N: u32 = 2_000;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for _ in 0..N {
+            assert!(("localhost", 0).to_socket_addrs().unwrap().count() > 0);
+        }
+        best = best.min(t.elapsed().as_secs_f64() * 1e6 / f64::from(N));
+    }
+    best
+}
+
 fn main() {
     type Figure = (&'static str, &'static str, fn() -> f64);
     let figures: &[Figure] = &[
@@ -413,5 +452,15 @@ fn main() {
             .join()
             .expect("figure panicked");
         report("threadpool_roundtrip_us", v, "us");
+    }
+    let resolve: &[Figure] = &[
+        ("resolve_localhost_us", "us", resolve_localhost_us),
+        ("resolve_blocking_us", "us", resolve_blocking_us),
+    ];
+    for &(name, unit, f) in resolve {
+        if wanted(name) {
+            let v = std::thread::spawn(f).join().expect("figure panicked");
+            report(name, v, unit);
+        }
     }
 }

@@ -210,6 +210,8 @@ struct StackRecord {
     label_len: Cell<u8>,
     /// UTF-8 name of the greenlet for the overflow report.
     label: UnsafeCell<[u8; LABEL_CAP]>,
+    /// Valgrind's registration of `[bottom, top)` (0: not under valgrind).
+    valgrind_id: usize,
 }
 
 impl StackRecord {

@@ -180,6 +180,10 @@ impl Pool {
             class,
             label_len: Cell::new(0),
             label: UnsafeCell::new([0; LABEL_CAP]),
+            valgrind_id: crate::greenlet::valgrind::register_stack(
+                guard_lo + page,
+                guard_lo + slot,
+            ),
         })));
         self.records.push(rec);
         Ok(rec)
@@ -222,7 +226,8 @@ impl Pool {
         let pool = unsafe { Box::from_raw(pool) };
         for &rec in &pool.records {
             // SAFETY: created by Box::leak in `carve`, freed once here.
-            drop(unsafe { Box::from_raw(rec.as_ptr()) });
+            let rec = unsafe { Box::from_raw(rec.as_ptr()) };
+            crate::greenlet::valgrind::deregister_stack(rec.valgrind_id);
         }
         for &(base, len) in &pool.slabs {
             // SAFETY: mapped by `map_slab`; no stack in it is in use.
