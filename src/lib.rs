@@ -33,6 +33,7 @@
 //!   hub per core with workers; socket activation; graceful stop) and
 //!   [`DatagramServer`](server::DatagramServer).
 //! * [`signal`]: signal handlers that run in greenlets, `wait_signal`.
+//! * [`http`]: a hardened HTTP/1.1 server on the `http` crate's types.
 //! * [`Error`]: everything that is not an `io::Error`.
 //! * [`sync`]: [`Event`], [`AsyncResult`], [`Semaphore`],
 //!   [`BoundedSemaphore`], [`Lock`], [`RLock`]; [`queue`]: `Queue`,
@@ -95,6 +96,7 @@ pub mod events;
 pub mod fileobject;
 mod future;
 mod greenlet;
+pub mod http;
 mod hub;
 mod local;
 pub mod monitor;
