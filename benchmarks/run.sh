@@ -36,7 +36,7 @@ rm -rf "$out"
 mkdir -p "$out"
 
 # Which of our programs prints which figure.
-greenlet_figs="switch_ns spawn_join_ns event_handoff_ns timeout_enter_exit_ns rss_per_parked_greenlet_bytes max_live_greenlets"
+greenlet_figs="switch_ns spawn_join_ns event_handoff_ns timeout_enter_exit_ns rss_per_parked_greenlet_bytes max_live_greenlets rr_switch_1k_ns rr_switch_10k_ns rr_switch_100k_ns io_wake_10k_ns"
 sync_figs="queue_put_get_ns channel_handoff_ns semaphore_acquire_release_ns"
 pool_figs="pool_map_per_item_ns pool_map_per_item_cpu_ns threadpool_roundtrip_us resolve_localhost_us resolve_blocking_us"
 # Ours only, std::process measured beside it by the same program.

@@ -19,6 +19,18 @@
 //!   per parked greenlet, 100k parked.
 //! * `max_live_greenlets`: parked greenlets spawned until 1,000,000 or the
 //!   first failure; the count reached.
+//! * `rr_switch_1k_ns`, `rr_switch_10k_ns`, `rr_switch_100k_ns`: 1,000,
+//!   10,000 or 100,000 greenlets all ready at once, each looping `sleep(0)`
+//!   until 4 million switches in total (round robin: every switch lands on
+//!   another stack); per switch, timed from when all of them have started.
+//!   The peers in `benchmarks/` run the same loop. Each also prints a
+//!   `rr_switch_*_cpu_ns` line: the same runs in process CPU time, which a
+//!   loaded machine disturbs far less than the wall clock.
+//! * `io_wake_10k_ns`: 10,000 socketpairs (fewer if `RLIMIT_NOFILE`'s hard
+//!   limit is lower: the count is printed on stderr), a greenlet reading
+//!   one byte at a time from each; per round the main greenlet writes one
+//!   byte to every pair and waits until every reader got its byte; per
+//!   byte received (write, poll, wake-up, switch and read).
 //!
 //! This is a benchmark, not a test: numbers vary with the machine and load.
 
@@ -27,6 +39,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use gevent::{Event, Greenlet, Timeout, joinall, sleep, spawn};
+use std::io::{Read, Write};
 
 const FOREVER: Duration = Duration::from_secs(3600);
 
@@ -174,6 +187,135 @@ fn max_live_greenlets() -> f64 {
     parked as f64
 }
 
+/// Switches measured by each `rr_switch_*` figure, in total.
+const RR_SWITCHES: u64 = 4_000_000;
+
+/// CPU time of the whole process so far, in ns.
+fn process_cpu_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// `n` greenlets ready at once, each looping `sleep(0)`; ns per switch
+/// (wall clock, returned), and prints the CPU-time companion figure.
+fn rr_switch(name: &str, n: u64) -> f64 {
+    let iters = RR_SWITCHES / n;
+    let round = |iters: u64| {
+        let started = Rc::new(Cell::new(0u64));
+        let gs: Vec<Greenlet<()>> = (0..n)
+            .map(|_| {
+                let st = started.clone();
+                spawn(move || {
+                    st.set(st.get() + 1);
+                    for _ in 0..iters {
+                        sleep(Duration::ZERO);
+                    }
+                })
+            })
+            .collect();
+        // Let every greenlet start (and park in its first sleep(0)).
+        while started.get() < n {
+            sleep(Duration::ZERO);
+        }
+        let (t, c) = (Instant::now(), process_cpu_ns());
+        joinall(&gs, None).unwrap();
+        let ops = (n * iters) as f64;
+        (
+            t.elapsed().as_nanos() as f64 / ops,
+            (process_cpu_ns() - c) / ops,
+        )
+    };
+    round(iters.min(4)); // warm up the stack pool
+    let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..3 {
+        let (w, c) = round(iters);
+        wall = wall.min(w);
+        cpu = cpu.min(c);
+    }
+    println!("{}_cpu_ns {cpu:.1} ns", name.trim_end_matches("_ns"));
+    wall
+}
+
+fn rr_switch_1k_ns() -> f64 {
+    rr_switch("rr_switch_1k_ns", 1_000)
+}
+
+fn rr_switch_10k_ns() -> f64 {
+    rr_switch("rr_switch_10k_ns", 10_000)
+}
+
+fn rr_switch_100k_ns() -> f64 {
+    rr_switch("rr_switch_100k_ns", 100_000)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the limit.
+fn raise_nofile() -> u64 {
+    // SAFETY: getrlimit/setrlimit write or read one plain struct.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return 1024;
+        }
+        if r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
+            }
+        }
+        r.rlim_cur
+    }
+}
+
+fn io_wake_10k_ns() -> f64 {
+    const WANT: u64 = 10_000;
+    const ROUNDS: u64 = 20;
+    // Two descriptors per pair, plus a margin for the loop and stdio.
+    let n = WANT.min(raise_nofile().saturating_sub(64) / 2);
+    if n < WANT {
+        eprintln!("io_wake_10k_ns: RLIMIT_NOFILE allows {n} socketpairs only");
+    }
+    let received = Rc::new(Cell::new(0u64));
+    let all_in = Event::new();
+    let mut writers = Vec::with_capacity(n as usize);
+    let mut readers = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let (w, mut r) = gevent::net::socketpair().expect("socketpair");
+        writers.push(w);
+        let (got, done) = (received.clone(), all_in.clone());
+        readers.push(spawn(move || {
+            let mut b = [0u8; 1];
+            while r.read(&mut b).map(|k| k == 1).unwrap_or(false) {
+                got.set(got.get() + 1);
+                if got.get() == n {
+                    done.set();
+                }
+            }
+        }));
+    }
+    let mut round = |rounds: u64| {
+        let t = Instant::now();
+        for _ in 0..rounds {
+            received.set(0);
+            all_in.clear();
+            for w in &mut writers {
+                w.write_all(b"x").expect("write a byte");
+            }
+            all_in.wait().unwrap();
+        }
+        t.elapsed().as_nanos() as f64 / (n * rounds) as f64
+    };
+    round(2); // warm up: every reader started and parked
+    let ns = best_of(3, || round(ROUNDS));
+    drop(writers); // each reader sees EOF and ends
+    joinall(&readers, None).unwrap();
+    ns
+}
+
 type Figure = (&'static str, &'static str, fn() -> f64);
 
 const FIGURES: &[Figure] = &[
@@ -187,6 +329,10 @@ const FIGURES: &[Figure] = &[
         rss_per_parked_greenlet_bytes,
     ),
     ("max_live_greenlets", "greenlets", max_live_greenlets),
+    ("rr_switch_1k_ns", "ns", rr_switch_1k_ns),
+    ("rr_switch_10k_ns", "ns", rr_switch_10k_ns),
+    ("rr_switch_100k_ns", "ns", rr_switch_100k_ns),
+    ("io_wake_10k_ns", "ns", io_wake_10k_ns),
 ];
 
 fn main() {

@@ -10,6 +10,9 @@
 //   - rss_per_parked_greenlet_bytes: RSS growth per goroutine parked on a
 //     channel receive, 100k.
 //   - max_live_greenlets: parked goroutines up to 1,000,000.
+//   - rr_switch_1k_ns, rr_switch_10k_ns, rr_switch_100k_ns: that many
+//     goroutines ready at once, each looping runtime.Gosched() until 4
+//     million yields in total; per yield, timed once all have started.
 //   - queue_put_get_ns: ping-pong through two chan int of capacity 1; per
 //     send or receive.
 //   - channel_handoff_ns: an unbuffered channel (a true rendezvous); per item.
@@ -32,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -64,6 +68,47 @@ func switchNs(n int) float64 {
 	}
 	wg.Wait()
 	return nsPer(t, 2*n)
+}
+
+// processCPU: CPU time used by the process so far (user + system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rrSwitch: n goroutines ready at once, each looping Gosched; ns per yield
+// (wall clock, returned; the process CPU time is printed as name_cpu_ns).
+func rrSwitch(name string, n int) float64 {
+	iters := 4_000_000 / n
+	best, bestCPU := 0.0, 0.0
+	for r := 0; r < 3; r++ {
+		var started, done sync.WaitGroup
+		started.Add(n)
+		done.Add(n)
+		for k := 0; k < n; k++ {
+			go func() {
+				defer done.Done()
+				started.Done()
+				for i := 0; i < iters; i++ {
+					runtime.Gosched()
+				}
+			}()
+		}
+		started.Wait()
+		t, c := time.Now(), processCPU()
+		done.Wait()
+		if v := nsPer(t, n*iters); r == 0 || v < best {
+			best = v
+		}
+		if v := float64(processCPU()-c) / float64(n*iters); r == 0 || v < bestCPU {
+			bestCPU = v
+		}
+	}
+	fmt.Printf("%s_cpu_ns %.1f ns\n", strings.TrimSuffix(name, "_ns"), bestCPU)
+	return best
 }
 
 func spawnJoinNs(n int) float64 {
@@ -243,6 +288,9 @@ func main() {
 		{"timeout_enter_exit_ns", "ns", func() float64 { return bestOf(3, 1_000_000, timeoutNs) }},
 		{"rss_per_parked_greenlet_bytes", "bytes", rssPerParked},
 		{"max_live_greenlets", "greenlets", maxLive},
+		{"rr_switch_1k_ns", "ns", func() float64 { return rrSwitch("rr_switch_1k_ns", 1_000) }},
+		{"rr_switch_10k_ns", "ns", func() float64 { return rrSwitch("rr_switch_10k_ns", 10_000) }},
+		{"rr_switch_100k_ns", "ns", func() float64 { return rrSwitch("rr_switch_100k_ns", 100_000) }},
 		{"queue_put_get_ns", "ns", func() float64 { return bestOf(5, 200_000, queuePutGetNs) }},
 		{"channel_handoff_ns", "ns", func() float64 { return bestOf(5, 200_000, channelHandoffNs) }},
 		{"semaphore_acquire_release_ns", "ns", func() float64 { return bestOf(5, 5_000_000, semaphoreNs) }},

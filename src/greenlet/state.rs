@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use context::Context;
 
-use super::stack::GreenletStack;
+use super::stack::{GreenletStack, StackHandle};
 use crate::Error;
 
 /// Where a greenlet is in its life.
@@ -84,8 +84,13 @@ pub(crate) struct State {
     /// Incremented each time a park ends; stale wakers compare it.
     pub(crate) park_seq: Cell<u64>,
     pub(crate) ctx: Cell<Option<Context>>,
-    /// The stack's address once set (for the switch's fast path).
-    stack_ptr: Cell<*const GreenletStack>,
+    /// The stack's handle once set (the switch's fast path reads it here,
+    /// not from the colder `stack` field).
+    stack_handle: Cell<StackHandle>,
+    /// About where this greenlet's stack pointer was when it last switched
+    /// away: the lines a resume touches lie around it. Only ever used as a
+    /// prefetch address (never dereferenced), so a stale value is harmless.
+    pub(crate) sp_hint: Cell<usize>,
     /// The greenlet's own reference while started and not dead.
     selfref: RefCell<Option<Rc<dyn Task>>>,
     pub(crate) throws: RefCell<VecDeque<Throw>>,
@@ -122,7 +127,8 @@ impl State {
             phase: Cell::new(Phase::New),
             ctx: Cell::new(None),
             stack: RefCell::new(None),
-            stack_ptr: Cell::new(std::ptr::null()),
+            stack_handle: Cell::new(StackHandle::THREAD),
+            sp_hint: Cell::new(0),
             stack_size,
             park_seq: Cell::new(0),
             wake_reason: Cell::new(WakeReason::Normal),
@@ -153,24 +159,20 @@ impl State {
 
     /// Sets the stack, once, before the first switch onto it.
     pub(crate) fn set_stack(&self, s: GreenletStack) {
-        let mut slot = self.stack.borrow_mut();
-        *slot = Some(s);
-        self.stack_ptr.set(
-            slot.as_ref()
-                .map_or(std::ptr::null(), |s| s as *const GreenletStack),
-        );
+        self.stack_handle.set(s.handle());
+        *self.stack.borrow_mut() = Some(s);
     }
 
     /// Removes the stack (only for a greenlet that will never run again).
     pub(crate) fn take_stack(&self) -> Option<GreenletStack> {
-        self.stack_ptr.set(std::ptr::null());
+        self.stack_handle.set(StackHandle::THREAD);
         self.stack.borrow_mut().take()
     }
 
-    /// The stack, or null for the main greenlet.
+    /// The stack's handle ([`StackHandle::THREAD`] for the main greenlet).
     #[inline]
-    pub(crate) fn stack_ptr(&self) -> *const GreenletStack {
-        self.stack_ptr.get()
+    pub(crate) fn stack_handle(&self) -> StackHandle {
+        self.stack_handle.get()
     }
 
     pub(crate) fn set_selfref(&self, t: Rc<dyn Task>) {

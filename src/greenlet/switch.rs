@@ -53,12 +53,15 @@ pub(crate) unsafe fn switch(from: &State, to: &State) {
         .take()
         .expect("gevent: switching to a greenlet that has no saved context");
     CURRENT.with(|c| c.set(to as *const State));
-    // SAFETY: the stack pointer is set once when the greenlet starts and
-    // the stack lives as long as the state.
-    match unsafe { to.stack_ptr().as_ref() } {
-        Some(s) => s.enter(),
-        None => stack::leave(),
-    }
+    // The handle is set when the greenlet starts and cleared only when its
+    // stack is given up, which never happens to a suspended greenlet.
+    stack::enter_handle(to.stack_handle());
+    // Where our stack's top will be while we are suspended (this frame is
+    // the innermost one but for the context's own register save area), for
+    // the scheduler to prefetch before it resumes us.
+    let marker = 0u8;
+    from.sp_hint
+        .set(std::hint::black_box(&marker) as *const u8 as usize);
     // SAFETY: `ctx` is the saved context of `to`, whose stack is alive; we
     // pass our state's address so the resumed side can save our context.
     let t = unsafe { ctx.resume(from as *const State as usize) };
@@ -124,4 +127,52 @@ extern "C" fn entry(t: Transfer) -> ! {
     crate::hub::hub_inner().switch_away(state);
     // A finished greenlet is never resumed.
     std::process::abort();
+}
+
+/// Hints the CPU to fetch the cache lines of a greenlet's hot fields,
+/// given the address of its task (an `Rc<dyn Task>`'s value, whose first
+/// field is the [`State`]: `#[repr(C)]` in `Inner`), and of the `Rc`
+/// counts just before it. Never dereferences `task`: a wrong address only
+/// wastes the prefetch.
+#[inline(always)]
+pub(crate) fn prefetch_state(task: *const u8) {
+    // The `Rc` counts sit 16 bytes before the value; the hot fields (up
+    // to `throws`) end 120 bytes after the counts: at most three lines.
+    let p = task.wrapping_sub(16);
+    prefetch(p);
+    prefetch(p.wrapping_add(64));
+    prefetch(p.wrapping_add(119));
+}
+
+/// Hints the CPU to fetch the top of a suspended stack, from the address
+/// `switch` recorded in [`State::sp_hint`] (0: unknown): the lines a
+/// resume reads (the context's saved registers just below it, the
+/// innermost frames above). Six lines: measured at 100k ready greenlets,
+/// four (up to the hint + 128) left a third of the gain on the table and
+/// ten were no better than six. Never dereferences it.
+#[inline(always)]
+pub(crate) fn prefetch_stack(top: usize) {
+    if top == 0 {
+        return;
+    }
+    let p = top as *const u8;
+    prefetch(p.wrapping_sub(128));
+    prefetch(p.wrapping_sub(64));
+    prefetch(p);
+    prefetch(p.wrapping_add(64));
+    prefetch(p.wrapping_add(128));
+    prefetch(p.wrapping_add(192));
+}
+
+/// A read prefetch into all cache levels; a no-op where unsupported.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and has no architectural effect,
+    // whatever the address (SSE is part of x86_64's baseline).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

@@ -4,6 +4,10 @@
 //! * `switch_ns`: two coroutines ping-pong with `yield_now`; per yield.
 //! * `spawn_join_ns`: spawn + join one coroutine at a time, 100k, from a coroutine.
 //! * `event_handoff_ns`: two coroutines ping-pong through two `Semphore`s; per hand-off.
+//! * `rr_switch_1k_ns`, `rr_switch_10k_ns`: that many coroutines ready at
+//!   once, each looping `yield_now` until 4 million yields in total; per
+//!   yield, timed from when all have started. No 100k figure: may's one
+//!   mapping per stack runs out near 32k coroutines (see below).
 //! * `max_live_greenlets`: parked coroutines (waiting on a `SyncFlag`)
 //!   spawned up to 1,000,000. may maps one guarded stack per coroutine, so
 //!   at the default `vm.max_map_count` it fails near 32k: the spawn that
@@ -44,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use std::hint::black_box;
 
-use gevent_peer_benchmarks::{best_of, ns_per, only, report, thread_cpu, wanted};
+use gevent_peer_benchmarks::{best_of, ns_per, only, process_cpu, report, thread_cpu, wanted};
 use may::sync::{Semphore, SyncFlag};
 
 /// Runs `f` in a coroutine and waits for its result.
@@ -73,6 +77,55 @@ fn switch_ns() -> f64 {
         b.join().unwrap();
         ns_per(t, 2 * N)
     })
+}
+
+/// `n` coroutines ready at once, each looping `yield_now`; ns per yield
+/// (wall clock, returned; the process CPU time is reported as `*_cpu_ns`).
+/// Spawned and joined from this thread (as `switch_ns` does), which waits
+/// for all of them to start before the clock starts.
+fn rr_switch(name: &str, n: u64) -> f64 {
+    let iters = 4_000_000 / n;
+    let mut best_cpu = f64::INFINITY;
+    let wall = best_of(3, || {
+        let started = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..n)
+            .map(|_| {
+                let st = started.clone();
+                // SAFETY: the body only counts and yields.
+                unsafe {
+                    may::coroutine::spawn(move || {
+                        st.fetch_add(1, Ordering::Relaxed);
+                        for _ in 0..iters {
+                            may::coroutine::yield_now();
+                        }
+                    })
+                }
+            })
+            .collect();
+        while (started.load(Ordering::Relaxed) as u64) < n {
+            std::thread::yield_now();
+        }
+        let (t, c) = (Instant::now(), process_cpu());
+        for h in hs {
+            h.join().unwrap();
+        }
+        best_cpu = best_cpu.min((process_cpu() - c).as_nanos() as f64 / (n * iters) as f64);
+        ns_per(t, n * iters)
+    });
+    report(
+        &format!("{}_cpu_ns", name.trim_end_matches("_ns")),
+        best_cpu,
+        "ns",
+    );
+    wall
+}
+
+fn rr_switch_1k_ns() -> f64 {
+    rr_switch("rr_switch_1k_ns", 1_000)
+}
+
+fn rr_switch_10k_ns() -> f64 {
+    rr_switch("rr_switch_10k_ns", 10_000)
 }
 
 fn spawn_join_ns() -> f64 {
@@ -373,6 +426,8 @@ fn main() {
         ("spawn_join_ns", "ns", spawn_join_ns),
         ("event_handoff_ns", "ns", event_handoff_ns),
         ("max_live_greenlets", "greenlets", max_live_greenlets),
+        ("rr_switch_1k_ns", "ns", rr_switch_1k_ns),
+        ("rr_switch_10k_ns", "ns", rr_switch_10k_ns),
         ("queue_put_get_ns", "ns", queue_put_get_ns),
         ("channel_handoff_ns", "ns", channel_handoff_ns),
         (

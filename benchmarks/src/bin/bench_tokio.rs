@@ -7,6 +7,9 @@
 //!   once) and dropped without firing: what a timeout costs when it does not fire.
 //! * `rss_per_parked_greenlet_bytes`: RSS growth per task parked on a `Notify`, 100k.
 //! * `max_live_greenlets`: parked tasks spawned up to 1,000,000.
+//! * `rr_switch_1k_ns`, `rr_switch_10k_ns`, `rr_switch_100k_ns`: that many
+//!   tasks ready at once, each looping `yield_now` until 4 million yields in
+//!   total; per yield, timed from when all of them have started.
 //!
 //! Issue 4's figures (gevent's `bench_sync` and `bench_pool`):
 //!
@@ -38,7 +41,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use gevent_peer_benchmarks::{ns_per, report, rss_bytes, thread_cpu, wanted};
+use gevent_peer_benchmarks::{ns_per, process_cpu, report, rss_bytes, thread_cpu, wanted};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -67,6 +70,56 @@ fn switch_ns() -> f64 {
         }
         best
     })
+}
+
+/// `n` tasks ready at once, each looping `yield_now`; ns per yield (wall
+/// clock, returned; the process CPU time is reported as `*_cpu_ns`).
+fn rr_switch(name: &str, n: u64) -> f64 {
+    let iters = 4_000_000 / n;
+    rt().block_on(async {
+        let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..3 {
+            let started = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    let st = started.clone();
+                    tokio::spawn(async move {
+                        st.fetch_add(1, Ordering::Relaxed);
+                        for _ in 0..iters {
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            while (started.load(Ordering::Relaxed) as u64) < n {
+                tokio::task::yield_now().await;
+            }
+            let (t, c) = (Instant::now(), process_cpu());
+            for h in hs {
+                h.await.unwrap();
+            }
+            best = best.min(ns_per(t, n * iters));
+            best_cpu = best_cpu.min((process_cpu() - c).as_nanos() as f64 / (n * iters) as f64);
+        }
+        report(
+            &format!("{}_cpu_ns", name.trim_end_matches("_ns")),
+            best_cpu,
+            "ns",
+        );
+        best
+    })
+}
+
+fn rr_switch_1k_ns() -> f64 {
+    rr_switch("rr_switch_1k_ns", 1_000)
+}
+
+fn rr_switch_10k_ns() -> f64 {
+    rr_switch("rr_switch_10k_ns", 10_000)
+}
+
+fn rr_switch_100k_ns() -> f64 {
+    rr_switch("rr_switch_100k_ns", 100_000)
 }
 
 fn spawn_join_ns() -> f64 {
@@ -365,6 +418,9 @@ fn main() {
             rss_per_parked_greenlet_bytes,
         ),
         ("max_live_greenlets", "greenlets", max_live_greenlets),
+        ("rr_switch_1k_ns", "ns", rr_switch_1k_ns),
+        ("rr_switch_10k_ns", "ns", rr_switch_10k_ns),
+        ("rr_switch_100k_ns", "ns", rr_switch_100k_ns),
         ("queue_put_get_ns", "ns", queue_put_get_ns),
         ("channel_handoff_ns", "ns", channel_handoff_ns),
         (

@@ -303,9 +303,18 @@ impl GreenletStack {
         rec.label_len.set(len as u8);
     }
 
+    /// What [`enter_handle`] needs to mark this stack as running, kept by
+    /// the greenlet's state next to its other hot fields (so that a switch
+    /// does not read the `GreenletStack` itself, on a colder cache line).
+    #[inline]
+    pub(crate) fn handle(&self) -> StackHandle {
+        StackHandle(self.rec.as_ptr())
+    }
+
     /// Marks this stack as the one now running on this thread (called by
     /// the switch code right before switching onto it); see [`leave`].
     #[inline]
+    #[allow(dead_code)] // the switch uses `enter_handle`; tests use this
     pub(crate) fn enter(&self) {
         let rec: *const StackRecord = self.rec.as_ptr();
         CURRENT.with(|current| current.set(rec));
@@ -359,6 +368,29 @@ impl fmt::Debug for GreenletStack {
             .field("size", &rec.size())
             .finish()
     }
+}
+
+/// Which stack a greenlet runs on, for [`enter_handle`]: the address of the
+/// stack's record, or null for the thread's own stack (the main greenlet).
+///
+/// Invariant: whoever keeps a non-null handle also keeps the
+/// [`GreenletStack`] it came from alive (the greenlet's state holds both
+/// and clears the handle when it gives the stack up), so the record
+/// [`enter_handle`] publishes is valid while the stack runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StackHandle(*const StackRecord);
+
+impl StackHandle {
+    /// The thread's own stack.
+    pub(crate) const THREAD: StackHandle = StackHandle(ptr::null());
+}
+
+/// Marks the stack of `h` as the one now running on this thread:
+/// [`GreenletStack::enter`] for a greenlet stack, [`leave`] for the
+/// thread's own.
+#[inline]
+pub(crate) fn enter_handle(h: StackHandle) {
+    CURRENT.with(|current| current.set(h.0));
 }
 
 /// Marks that no greenlet stack is running on this thread (the thread's own
