@@ -78,6 +78,14 @@ pub(crate) mod real;
 mod wait;
 
 /// A group of hooked calls, for [`is_patched`].
+///
+/// ```
+/// use gevent::monkey::{Patch, is_patched, patch_time};
+///
+/// patch_time()?;
+/// assert!(is_patched(Patch::Time));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Patch {
