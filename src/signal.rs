@@ -60,8 +60,8 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::core::Signal;
 use crate::core::signals::{MAX_SIGNAL, check_signum};
-use crate::core::{Signal, Timer};
 use crate::hub::{self, Waker, hub_inner};
 
 /// Per signal: how many handlers and waits of this crate use it, and the
@@ -284,18 +284,7 @@ pub fn wait_signal(signals: &[i32], timeout: Option<Duration>) -> io::Result<Opt
         })?;
         owned.push(Owned::start(watcher, s)?);
     }
-    let timer = match timeout {
-        Some(d) => {
-            lp.now_update();
-            let w = waker.clone();
-            let t = Timer::new(lp, d, Duration::ZERO, move |_, _| {
-                w.wake();
-            });
-            t.start()?;
-            Some(t)
-        }
-        None => None,
-    };
+    let timer = crate::net::wait::wake_timer(lp, timeout, &waker)?;
     loop {
         if let Some(s) = got.get() {
             return Ok(Some(s));

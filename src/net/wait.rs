@@ -17,6 +17,24 @@ pub(crate) fn check_fd(fd: RawFd) -> io::Result<()> {
     crate::core::io::check_fd_open(fd)
 }
 
+/// A started one-shot timer on `lp` that wakes `waker` after `timeout`
+/// (none for `None`), timed from a refreshed "now". Dropping it stops it.
+pub(crate) fn wake_timer(
+    lp: &crate::core::Loop,
+    timeout: Option<Duration>,
+    waker: &Waker,
+) -> io::Result<Option<Timer>> {
+    let Some(d) = timeout else { return Ok(None) };
+    // libev times timers from its cached "now"; refresh it first.
+    lp.now_update();
+    let w = waker.clone();
+    let t = Timer::new(lp, d, Duration::ZERO, move |_, _| {
+        w.wake();
+    });
+    t.start()?;
+    Ok(Some(t))
+}
+
 /// Waits until one of `fds` is ready for its events or `timeout` runs
 /// out; returns whether one was ready. One io watcher per entry, stopped
 /// (dropped) on every way out, including unwinding.
@@ -36,18 +54,7 @@ pub(crate) fn wait_any(fds: &[(RawFd, Events)], timeout: Option<Duration>) -> io
         io.start()?;
         watchers.push(io);
     }
-    let timer = match timeout {
-        Some(d) => {
-            lp.now_update();
-            let w = waker.clone();
-            let t = Timer::new(lp, d, Duration::ZERO, move |_, _| {
-                w.wake();
-            });
-            t.start()?;
-            Some(t)
-        }
-        None => None,
-    };
+    let timer = wake_timer(lp, timeout, &waker)?;
     loop {
         if fired.get() {
             return Ok(true);
