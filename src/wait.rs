@@ -72,41 +72,24 @@ pub trait Waitable {
     fn unlink(&self, id: LinkId) -> bool;
 }
 
-impl<W: Waitable + ?Sized> Waitable for &W {
-    fn is_ready(&self) -> bool {
-        (**self).is_ready()
-    }
-    fn rawlink(&self, callback: Box<dyn FnOnce()>) -> LinkId {
-        (**self).rawlink(callback)
-    }
-    fn unlink(&self, id: LinkId) -> bool {
-        (**self).unlink(id)
-    }
+/// Implements `Waitable` for pointers to waitables, by delegation.
+macro_rules! waitable_through_pointer {
+    ($($ptr:ty),* $(,)?) => {$(
+        impl<W: Waitable + ?Sized> Waitable for $ptr {
+            fn is_ready(&self) -> bool {
+                (**self).is_ready()
+            }
+            fn rawlink(&self, callback: Box<dyn FnOnce()>) -> LinkId {
+                (**self).rawlink(callback)
+            }
+            fn unlink(&self, id: LinkId) -> bool {
+                (**self).unlink(id)
+            }
+        }
+    )*};
 }
 
-impl<W: Waitable + ?Sized> Waitable for Box<W> {
-    fn is_ready(&self) -> bool {
-        (**self).is_ready()
-    }
-    fn rawlink(&self, callback: Box<dyn FnOnce()>) -> LinkId {
-        (**self).rawlink(callback)
-    }
-    fn unlink(&self, id: LinkId) -> bool {
-        (**self).unlink(id)
-    }
-}
-
-impl<W: Waitable + ?Sized> Waitable for Rc<W> {
-    fn is_ready(&self) -> bool {
-        (**self).is_ready()
-    }
-    fn rawlink(&self, callback: Box<dyn FnOnce()>) -> LinkId {
-        (**self).rawlink(callback)
-    }
-    fn unlink(&self, id: LinkId) -> bool {
-        (**self).unlink(id)
-    }
-}
+waitable_through_pointer!(&W, Box<W>, Rc<W>);
 
 /// Implements `Waitable` through the type's inherent `rawlink`/`unlink`.
 macro_rules! waitable_via_inherent {
