@@ -275,6 +275,47 @@ fn churn_after_loop_fork_keeps_watchers_armed() {
     }
 }
 
+/// The same pattern one layer up: greenlets whose `wait_read`s time out
+/// (the hub withdraws the wait) and move on to the next fd, then a wait
+/// without a timeout for data another thread writes. Nothing else is
+/// active, so a wait never armed would park the hub forever.
+fn hub_waits_that_time_out() {
+    let pairs: Vec<(UnixStream, UnixStream)> = (0..3).map(|_| socketpair()).collect();
+    for round in 0..150 {
+        let (a, _) = &pairs[round % pairs.len()];
+        let e = gevent::net::wait_read(a.as_raw_fd(), Some(Duration::from_millis(1))).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    }
+    let (c, d) = socketpair();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        (&d).write_all(b"x").unwrap();
+        d
+    });
+    gevent::net::wait_read(c.as_raw_fd(), None).unwrap();
+    drop(writer.join().unwrap());
+}
+
+#[test]
+fn hub_waits_that_time_out_leave_later_waits_armed() {
+    let _s = serial();
+    for b in backends() {
+        println!("--- backend: {b}");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(|| gevent::run_on_backend(b, hub_waits_that_time_out));
+            let _ = tx.send(r.is_ok_and(|h| h.is_ok()));
+        });
+        match rx.recv_timeout(LIMIT) {
+            Ok(ok) => assert!(ok, "backend {b}: the hub's waits failed"),
+            Err(_) => panic!(
+                "backend {b}: the hub did not finish within {LIMIT:?} (hung); rings: {}",
+                uring_states()
+            ),
+        }
+    }
+}
+
 /// The guard is linked in and active: it knows each io_uring loop while it
 /// lives (and after `loop_fork` re-creates its ring), forgets it when the
 /// loop is destroyed, and cleans the submission slots the kernel consumed.
