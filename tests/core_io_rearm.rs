@@ -20,6 +20,8 @@ mod util;
 use std::cell::Cell;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+#[cfg(target_os = "linux")]
+use std::os::raw::c_ulong;
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard, mpsc};
@@ -41,8 +43,7 @@ fn serial() -> MutexGuard<'static, ()> {
 /// through libev-sys): partial submissions re-issued, consumed submission
 /// slots zeroed, rings recorded now.
 #[cfg(target_os = "linux")]
-fn guard_stats() -> (u64, u64, u64) {
-    use std::os::raw::c_ulong;
+fn guard_stats() -> (c_ulong, c_ulong, c_ulong) {
     unsafe extern "C" {
         fn gevent_ev_uring_guard_stats(
             partial: *mut c_ulong,
@@ -54,7 +55,7 @@ fn guard_stats() -> (u64, u64, u64) {
     // SAFETY: the function only stores through the three pointers, which
     // point at live locals.
     unsafe { gevent_ev_uring_guard_stats(&mut p, &mut z, &mut r) };
-    (p as u64, z as u64, r as u64)
+    (p, z, r)
 }
 
 /// Runs `body` on a fresh loop with backend `b` on its own thread; fails
