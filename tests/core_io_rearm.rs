@@ -276,6 +276,86 @@ fn churn_after_loop_fork_keeps_watchers_armed() {
     }
 }
 
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// The churn while another thread keeps interrupting the loop's thread
+/// with a signal whose handler does nothing (installed without
+/// `SA_RESTART`): every blocking wait of the backend can end in `EINTR`.
+/// Nothing may be lost, and on io_uring no submission may be cut short
+/// (`io_uring_enter` submits before it waits and then reports the count,
+/// not `EINTR`, which the guard's counter of partial submissions shows).
+#[test]
+fn signals_interrupting_the_wait_lose_nothing() {
+    let _s = serial();
+    // SAFETY: installs a handler that does nothing (async-signal-safe) for
+    // SIGURG, which no other test of this binary uses; `sa` is fully
+    // initialised (zeroed, then the fields set).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        assert_eq!(libc::sigaction(libc::SIGURG, &sa, std::ptr::null_mut()), 0);
+    }
+    #[cfg(target_os = "linux")]
+    let (partial0, _, _) = guard_stats();
+    for b in backends() {
+        println!("--- backend: {b}");
+        let (tid_tx, tid_rx) = mpsc::channel::<libc::pthread_t>();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let st = stop.clone();
+        let sender = std::thread::spawn(move || {
+            let Ok(tid) = tid_rx.recv_timeout(LIMIT) else {
+                return 0u32;
+            };
+            let mut sent = 0;
+            let start = Instant::now();
+            while !st.load(std::sync::atomic::Ordering::Relaxed) && start.elapsed() < LIMIT {
+                // SAFETY: `tid` is the loop thread, which outlives this
+                // loop (it waits for `stop` before it returns).
+                unsafe { libc::pthread_kill(tid, libc::SIGURG) };
+                sent += 1;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            sent
+        });
+        let (tx, rx) = mpsc::channel();
+        let st = stop.clone();
+        std::thread::spawn(move || {
+            // SAFETY: pthread_self has no preconditions.
+            let _ = tid_tx.send(unsafe { libc::pthread_self() });
+            let r = std::panic::catch_unwind(|| {
+                let lp = Loop::with_backend(b).unwrap();
+                fresh_watcher_after_churn(&lp);
+                swap_watchers(&lp);
+            });
+            // Stop the signals before this thread goes away.
+            st.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = tx.send(r.is_ok());
+        });
+        let r = rx.recv_timeout(LIMIT);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let sent = sender.join().unwrap();
+        match r {
+            Ok(ok) => assert!(ok, "backend {b}: the churn failed under signals"),
+            Err(_) => panic!(
+                "backend {b}: the loop did not finish within {LIMIT:?} under signals (hung); rings: {}",
+                uring_states()
+            ),
+        }
+        assert!(sent > 0, "backend {b}: no signal was sent");
+        println!("{b}: {sent} signals");
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let (partial1, _, _) = guard_stats();
+        assert_eq!(
+            partial1, partial0,
+            "io_uring_enter cut a submission short under signals"
+        );
+    }
+}
+
 /// The same pattern one layer up: greenlets whose `wait_read`s time out
 /// (the hub withdraws the wait) and move on to the next fd, then a wait
 /// without a timeout for data another thread writes. Nothing else is

@@ -26,7 +26,7 @@
  *  - mmap/munmap of that fd at IORING_OFF_SQ_RING / IORING_OFF_SQES: the
  *    SQ ring's and SQE array's addresses are recorded / forgotten.
  *  - io_uring_enter on a recorded ring: the number to submit is what the
- *    ring really holds (tail - head, never less than libev's count); after
+ *    ring really holds (its tail minus the kernel's head); after
  *    the call, every slot the kernel consumed is zeroed, which restores
  *    libev's assumption that the slots it gets are clean; a partial
  *    submission is re-issued for the remainder (each round consumes at
@@ -270,11 +270,10 @@ gev_uring_enter (int fd, unsigned to_submit, unsigned min_complete, unsigned fla
 
   for (;;)
     {
+      /* What the ring holds: libev's count plus whatever an earlier call
+       * left behind. Exactly that: asking for more than the ring holds
+       * makes the kernel skip the wait (it sees a short submission). */
       uint32_t pending = tail - head, new_head, i;
-
-      /* What the ring holds, never less than what libev counted. */
-      if (pending < to_submit)
-        pending = to_submit;
 
       res = gev_raw_enter (fd, pending, min_complete, flags, sig, sigsz);
 
@@ -283,8 +282,8 @@ gev_uring_enter (int fd, unsigned to_submit, unsigned min_complete, unsigned fla
         {
           uint32_t idx = ((const uint32_t *)(ring.sq_ring + ring.off_array))[i & mask];
           memset (ring.sqes + (size_t)(idx & mask) * GEV_SQE_SIZE, 0, GEV_SQE_SIZE);
-          __atomic_fetch_add (&gev_zeroed_slots, 1, __ATOMIC_RELAXED);
         }
+      __atomic_fetch_add (&gev_zeroed_slots, (unsigned long)(new_head - head), __ATOMIC_RELAXED);
 
       if (res < 0)
         return total ? total : res;
@@ -298,7 +297,6 @@ gev_uring_enter (int fd, unsigned to_submit, unsigned min_complete, unsigned fla
        * (that entry's completion carries the error). Submit the rest. */
       __atomic_fetch_add (&gev_partial_submits, 1, __ATOMIC_RELAXED);
       head = new_head;
-      to_submit = 0;
     }
 }
 
