@@ -11,7 +11,8 @@
 //! events of an earlier `POLL_ADD`; kernels since 5.13 reject such a remove
 //! (`EINVAL`) and stop consuming the batch there, and libev forgets the
 //! rest. Without libev-sys's io_uring guard (core-sys/csrc/ev_syscall.c)
-//! the started watchers are never armed and the loop waits forever. Each
+//! the started watchers are never armed and the loop waits forever, and the
+//! poll a rejected remove leaves armed keeps a closed socket open. Each
 //! test runs the loop on its own thread and fails (never hangs) when that
 //! thread does not finish in time.
 
@@ -273,6 +274,53 @@ fn churn_after_loop_fork_keeps_watchers_armed() {
     for b in backends() {
         println!("--- backend: {b}");
         bounded(b, churn_after_loop_fork);
+    }
+}
+
+/// A watcher stopped while its poll is armed must really withdraw it: on
+/// io_uring an armed poll holds a reference to the socket, so a poll left
+/// behind (a rejected `POLL_REMOVE`) keeps a closed socket open and its
+/// peer never sees the end of the stream.
+fn closed_sockets_reach_their_peers(lp: &Loop) {
+    for round in 0..60 {
+        let (a, b) = socketpair();
+        let w = Io::new(lp, a.as_raw_fd(), Events::READ, |_, _| {}).unwrap();
+        w.start().unwrap();
+        lp.run_nowait();
+        w.stop();
+        lp.run_nowait();
+        drop(w);
+        drop(a);
+        // linuxaio and io_uring release the socket when the loop next
+        // talks to the kernel: keep iterating (bounded) until the peer sees
+        // the end of the stream.
+        b.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let r = loop {
+            lp.run_nowait();
+            let mut buf = [0u8; 1];
+            match std::io::Read::read(&mut &b, &mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                r => break r,
+            }
+            if start.elapsed() > Duration::from_secs(5) {
+                break Err(std::io::Error::from(std::io::ErrorKind::WouldBlock));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert!(
+            matches!(r, Ok(0)),
+            "round {round}: the peer of a closed socket read {r:?} instead of end of stream"
+        );
+    }
+}
+
+#[test]
+fn sockets_closed_after_their_watcher_stopped_are_released() {
+    let _s = serial();
+    for b in backends() {
+        println!("--- backend: {b}");
+        bounded(b, closed_sockets_reach_their_peers);
     }
 }
 
