@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::accept_loop::{Action, Backoff, classify};
+use super::drain::{Drain, Member};
 use super::listener::{Kind, Listener};
 use super::{Address, Stream};
 use crate::core::{Events, Io};
@@ -108,6 +109,8 @@ pub(crate) struct One {
     /// Shared with the other workers of a multi-worker server, so the
     /// controller reads the server's totals.
     counters: Arc<Counters>,
+    /// Idle handlers, closed at once by `stop`.
+    drain: Rc<Drain>,
 }
 
 /// A server's counters, summed over its workers (atomics: each worker's
@@ -182,6 +185,7 @@ impl One {
             waiter: Rc::new(RefCell::new(None)),
             stopped: Event::new(),
             counters,
+            drain: Rc::default(),
         }))
     }
 
@@ -377,10 +381,12 @@ impl One {
         let hs_timeout = self.opts.handshake_timeout;
         let p = peer.clone();
         let live = LiveHandler::new(&self.counters);
+        let drain = self.drain.clone();
         let g = Builder::new()
             .name(format!("handler {peer}"))
             .spawn(move || {
                 let _live = live;
+                let _member = Member::enter(drain);
                 let stream = match tls {
                     None => stream,
                     Some(acceptor) => match handshake(&acceptor, stream, hs_timeout) {
@@ -433,6 +439,8 @@ impl One {
     /// returns how many were killed.
     pub(crate) fn stop(&self, timeout: Option<Duration>) -> usize {
         self.close();
+        // Handlers idle between requests end now; busy ones finish.
+        self.drain.stop();
         // A handler stopping its own server does not wait for itself.
         self.handlers.discard_current();
         let finished = match timeout {
