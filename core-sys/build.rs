@@ -41,6 +41,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=defines.rs");
     println!("cargo:rerun-if-changed=csrc/layout.c");
+    println!("cargo:rerun-if-changed=csrc/ev_syscall.c");
     for s in LIBEV_SOURCES {
         let path = manifest.join(s);
         if !path.is_file() {
@@ -57,7 +58,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CFLAGS");
 
     let include = manifest.join("vendor/libev");
-    compile(&manifest, &include, &defines);
+    compile(&manifest, &include, &defines, uring_guarded(&defines));
 
     // Metadata for dependents' build scripts: DEP_EV_INCLUDE, DEP_EV_BACKENDS.
     println!("cargo:include={}", include.display());
@@ -71,9 +72,24 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("libev-sys: cargo did not set {name}"))
 }
 
-/// Compiles `ev.c` (which includes the backend files) and the layout
-/// report into `libev.a`, and tells rustc to link it.
-fn compile(manifest: &Path, include: &Path, defines: &[(&str, &str)]) {
+/// Whether the io_uring backend is compiled in, and with it the guard in
+/// `csrc/ev_syscall.c`.
+fn uring_guarded(defines: &[(&str, &str)]) -> bool {
+    defines.contains(&("EV_USE_IOURING", "1"))
+}
+
+/// Compiles `ev.c` (which includes the backend files), the layout report
+/// and, with io_uring, the io_uring guard into `libev.a`, and tells rustc
+/// to link it.
+///
+/// The guard (see `csrc/ev_syscall.c`) works around a libev 4.33 io_uring
+/// defect without touching libev's files: `ev.c`'s calls to `syscall`,
+/// `mmap` and `munmap` are renamed by the preprocessor to the guard's
+/// functions, which forward everything and watch libev's submission ring.
+/// The guard file itself `#undef`s the three names. These renames change
+/// no struct layout, so they are not in `defines.rs` (bindgen never sees
+/// them).
+fn compile(manifest: &Path, include: &Path, defines: &[(&str, &str)], uring_guard: bool) {
     let mut build = cc::Build::new();
     build
         .file(manifest.join("vendor/libev/ev.c"))
@@ -90,6 +106,13 @@ fn compile(manifest: &Path, include: &Path, defines: &[(&str, &str)]) {
         .flag_if_supported("-fno-strict-aliasing");
     for (k, v) in defines {
         build.define(k, Some(*v));
+    }
+    if uring_guard {
+        build
+            .file(manifest.join("csrc/ev_syscall.c"))
+            .define("syscall", Some("gevent_ev_syscall"))
+            .define("mmap", Some("gevent_ev_mmap"))
+            .define("munmap", Some("gevent_ev_munmap"));
     }
     build.compile("ev");
 }

@@ -154,18 +154,7 @@ fn to_socket_addrs_runs_off_the_hub() {
 fn command_output_lets_others_run() {
     patch();
     let _l = gutil_lock();
-    // Not on io_uring: there, with the hooks, a child's exit was seen to
-    // leave the loop's io_uring with queued submissions that libev 4.33
-    // never submits (the ring's fdinfo: SqTail ahead of SqHead, no
-    // completions; io_uring_enter called with to_submit = 0), so the whole
-    // loop waits forever, timers included. Not yet explained (see the
-    // report of issue 13); the other tests of this file run on io_uring.
-    for b in gutil::backends()
-        .into_iter()
-        .filter(|b| *b != gevent::core::Backend::IoUring)
-    {
-        gutil::on_backend(b, command_output_body);
-    }
+    gutil::each_backend(command_output_body);
 }
 
 fn command_output_body() {

@@ -355,3 +355,68 @@ fn subprocess_example_runs() {
     assert!(text.contains("intact: true"), "{text}");
     assert!(text.contains("tick"), "the ticker never ran: {text}");
 }
+
+/// Subprocess load: many children whose stdout and stderr are read at once
+/// (one pipe's wait ends, the other's is withdrawn), waits that time out
+/// (a withdrawn pidfd wait) and a ticker's timers, all on one hub: the
+/// kind of load under which libev 4.33's io_uring backend used to leave
+/// submissions unsubmitted and the hub asleep (issue 13; reproduced
+/// deterministically by tests/core_io_rearm.rs, fixed by libev-sys's
+/// io_uring guard). Child waits no longer re-check on their own every
+/// second, so a lost wake-up here fails the test instead of costing time.
+#[test]
+fn subprocess_load_with_withdrawn_waits_keeps_the_hub_awake() {
+    each_backend(|| {
+        let ticks = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let t = ticks.clone();
+        let ticker = gevent::spawn(move || {
+            for _ in 0..1_000 {
+                gevent::sleep(Duration::from_millis(1));
+                t.set(t.get() + 1);
+            }
+        });
+        let outputs: Vec<_> = (0..30)
+            .map(|i| {
+                gevent::spawn(move || -> std::io::Result<(bool, Vec<u8>, Vec<u8>)> {
+                    let o = Command::new("sh")
+                        .args(["-c", &format!("echo out{i}; echo err{i} >&2")])
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .output()?;
+                    Ok((o.status.success(), o.stdout, o.stderr))
+                })
+            })
+            .collect();
+        let waits: Vec<_> = (0..10)
+            .map(|_| {
+                gevent::spawn(|| -> std::io::Result<bool> {
+                    let mut c = Command::new("sleep").arg("0.3").spawn()?;
+                    let mut timed_out = 0;
+                    // Each short wait times out and withdraws its wait.
+                    while c.wait_timeout(Duration::from_millis(7))?.is_none() {
+                        timed_out += 1;
+                    }
+                    Ok(timed_out > 0)
+                })
+            })
+            .collect();
+        let done = gevent::joinall(&outputs, Some(LONG)).unwrap();
+        assert_eq!(done.len(), outputs.len(), "not every output() finished");
+        for (i, j) in outputs.iter().enumerate() {
+            let (ok, out, err) = j.take().unwrap().unwrap();
+            assert!(ok, "child {i} failed");
+            assert_eq!(out, format!("out{i}\n").into_bytes());
+            assert_eq!(err, format!("err{i}\n").into_bytes());
+        }
+        let done = gevent::joinall(&waits, Some(LONG)).unwrap();
+        assert_eq!(done.len(), waits.len(), "not every wait finished");
+        for j in &waits {
+            assert!(j.take().unwrap().unwrap(), "no wait timed out");
+        }
+        // A plain wait without a timeout, after all that.
+        let st = Command::new("sh").args(["-c", "exit 4"]).status().unwrap();
+        assert_eq!(st.code(), Some(4));
+        let _ = ticker.kill();
+        assert!(ticks.get() > 0, "the ticker never ran");
+    });
+}

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use crate::net::socket::{Dir, Socket};
 use crate::net::wait_slot::Waited;
 
-/// The longest a wait trusts one readiness wait before it re-checks.
+/// The longest slice `Child::communicate` waits on its pipes in one `poll`
+/// before it looks again (child waits here use one wait for the whole
+/// timeout).
 pub(crate) const RECHECK: Duration = Duration::from_secs(1);
 
 /// The longest sleep between two `waitpid` polls (no pidfd).
@@ -154,12 +156,12 @@ pub(crate) fn wait_pid(
         }
         match pidfd {
             Some(fd) => {
-                // Waits in slices of at most RECHECK, re-checking with
-                // waitpid in between: a wake-up lost by a backend (seen
-                // under heavy load with libev 4.33's io_uring) costs at
-                // most that long instead of a hang.
-                let slice = left.map_or(RECHECK, |l| l.min(RECHECK));
-                if fd.wait(Dir::Read, Some(slice))? == Waited::TimedOut
+                // One wait for the whole time left: the pidfd becomes
+                // readable when the child exits. (This used to wait in
+                // 1 s slices to survive wake-ups lost by libev 4.33's
+                // io_uring backend; libev-sys's io_uring guard fixed that
+                // loss at its cause, see core-sys/csrc/ev_syscall.c.)
+                if fd.wait(Dir::Read, left)? == Waited::TimedOut
                     && remaining(dl) == Some(Duration::ZERO)
                 {
                     // One last look: the exit may have raced the timer.
