@@ -61,6 +61,9 @@ fn main() -> std::io::Result<()> {
     drop(b);
     server.take().expect("echo greenlet")?;
 
-    println!("{n} round trips on TCP and on a Unix pair: {:?}", t.elapsed());
+    println!(
+        "{n} round trips on TCP and on a Unix pair: {:?}",
+        t.elapsed()
+    );
     Ok(())
 }
