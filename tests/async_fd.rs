@@ -302,7 +302,10 @@ fn socket_timeouts_are_taken_over_and_given_back() {
         let mut a = Async::new(a).unwrap();
         // The kernel rounds to its clock tick.
         let t = a.read_timeout().unwrap().unwrap();
-        assert!(t >= Duration::from_millis(15) && t < Duration::from_secs(1), "{t:?}");
+        assert!(
+            t >= Duration::from_millis(15) && t < Duration::from_secs(1),
+            "{t:?}"
+        );
         assert_eq!(
             a.read(&mut [0; 4]).unwrap_err().kind(),
             ErrorKind::WouldBlock
