@@ -98,9 +98,7 @@ impl Socket {
     /// ```
     pub fn new(domain: Domain, ty: Type, protocol: Option<Protocol>) -> io::Result<Socket> {
         let s = new_socket(domain, ty, protocol)?;
-        Ok(Socket::from_socket(crate::io::Async::from_nonblocking(
-            socket2::Socket::from(s),
-        )))
+        Ok(Socket::from_socket(crate::io::Async::from_nonblocking(s)))
     }
 
     /// A pair of connected sockets (`socketpair(2)`).
@@ -128,8 +126,8 @@ impl Socket {
         a.set_nonblocking(true)?;
         b.set_nonblocking(true)?;
         Ok((
-            Socket::from_socket(crate::io::Async::from_nonblocking(socket2::Socket::from(a))),
-            Socket::from_socket(crate::io::Async::from_nonblocking(socket2::Socket::from(b))),
+            Socket::from_socket(crate::io::Async::from_nonblocking(a)),
+            Socket::from_socket(crate::io::Async::from_nonblocking(b)),
         ))
     }
 
@@ -315,7 +313,7 @@ impl Socket {
             .io(Dir::Read, || self.sock.core().sock_ref()?.accept())?;
         s.set_nonblocking(true)?;
         Ok((
-            Socket::from_socket(crate::io::Async::from_nonblocking(socket2::Socket::from(s))),
+            Socket::from_socket(crate::io::Async::from_nonblocking(s)),
             a,
         ))
     }
