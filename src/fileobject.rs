@@ -6,7 +6,7 @@
 //!
 //! * pipes, FIFOs, sockets and terminals can be polled: the descriptor is
 //!   put in non-blocking mode and wrapped in the crate's cooperative fd
-//!   wrapper, [`Async`](crate::io::Async): a read or write that would
+//!   wrapper, [`Async`]: a read or write that would
 //!   block parks the greenlet on an io watcher;
 //! * regular files, block devices and other character devices cannot (epoll
 //!   refuses them, and they always poll "ready" elsewhere even when the

@@ -52,6 +52,10 @@ use crate::net::wait_slot::Waited;
 /// `SO_RCVTIMEO`/`SO_SNDTIMEO` become its read and write timeouts.
 /// [`into_inner`](Async::into_inner) gives the object back in that mode.
 ///
+/// An `Async` is `!Send`: it waits on its thread's hub, like the socket
+/// types built on it. (Not to be confused with
+/// [`core::Async`](crate::core::Async), libev's `ev_async` watcher.)
+///
 /// # Close
 ///
 /// [`close`](Async::close) (gevent's `close()` with `cancel_wait`) wakes
