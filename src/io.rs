@@ -379,9 +379,9 @@ impl<T> Async<T> {
     /// # Examples
     ///
     /// ```
-    /// let (r, _w) = std::io::pipe()?;
-    /// r.set_nonblocking(true)?;
-    /// assert!(gevent::io::Async::new(r)?.is_nonblocking());
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// assert!(gevent::io::Async::new(a)?.is_nonblocking());
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn is_nonblocking(&self) -> bool {
