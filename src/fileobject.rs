@@ -5,8 +5,9 @@
 //! `FileObjectPosix` in one type):
 //!
 //! * pipes, FIFOs, sockets and terminals can be polled: the descriptor is
-//!   put in non-blocking mode and a read or write that would block parks
-//!   the greenlet on an io watcher ([`os::nb_read`]);
+//!   put in non-blocking mode and wrapped in the crate's cooperative fd
+//!   wrapper, [`Async`]: a read or write that would
+//!   block parks the greenlet on an io watcher;
 //! * regular files, block devices and other character devices cannot (epoll
 //!   refuses them, and they always poll "ready" elsewhere even when the
 //!   disk is slow): every read and write runs on the hub's thread pool
@@ -21,20 +22,22 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::io::Async;
 use crate::os;
 
 /// Most bytes one thread-pool write copies and moves (a short write, as
 /// `write(2)` may give; `write_all` loops).
 const MAX_IO: usize = 16 << 20;
 
-/// How a [`FileObject`] waits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a [`FileObject`] waits. The descriptor is in an `Arc` either way:
+/// thread-pool operations (also `sync_all` and `metadata` on a pipe) hand
+/// a clone to the worker, so it closes only when both are done with it.
 enum Kind {
     /// On the thread pool (regular files and other unpollable descriptors).
-    Thread,
-    /// On an io watcher, the descriptor non-blocking; `true` if we made it
-    /// so (and restore blocking mode when done).
-    Posix { made_nonblocking: bool },
+    Thread(Arc<OwnedFd>),
+    /// On an io watcher, the descriptor non-blocking (in cooperative mode,
+    /// whatever its mode was: a `FileObject` always waits).
+    Posix(Async<Arc<OwnedFd>>),
 }
 
 /// A file whose reads and writes let other greenlets run (see the
@@ -66,8 +69,10 @@ enum Kind {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct FileObject {
-    fd: Arc<OwnedFd>,
     kind: Kind,
+    /// Whether we made the descriptor non-blocking (and restore blocking
+    /// mode when done).
+    made_nonblocking: bool,
 }
 
 impl FileObject {
@@ -97,17 +102,18 @@ impl FileObject {
     /// ```
     pub fn new<F: Into<OwnedFd>>(file: F) -> io::Result<FileObject> {
         let fd: OwnedFd = file.into();
-        let kind = if pollable(fd.as_fd())? {
-            Kind::Posix {
-                made_nonblocking: os::make_nonblocking(fd.as_raw_fd())?,
-            }
+        if pollable(fd.as_fd())? {
+            let made_nonblocking = os::make_nonblocking(fd.as_raw_fd())?;
+            Ok(FileObject {
+                kind: Kind::Posix(Async::from_nonblocking(Arc::new(fd))),
+                made_nonblocking,
+            })
         } else {
-            Kind::Thread
-        };
-        Ok(FileObject {
-            fd: Arc::new(fd),
-            kind,
-        })
+            Ok(FileObject {
+                kind: Kind::Thread(Arc::new(fd)),
+                made_nonblocking: false,
+            })
+        }
     }
 
     /// Opens `path` for reading, on the thread pool (opening can block on
@@ -183,7 +189,15 @@ impl FileObject {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn uses_threadpool(&self) -> bool {
-        self.kind == Kind::Thread
+        matches!(self.kind, Kind::Thread(_))
+    }
+
+    /// The descriptor, shared with thread-pool workers.
+    fn fd(&self) -> &Arc<OwnedFd> {
+        match &self.kind {
+            Kind::Thread(fd) => fd,
+            Kind::Posix(a) => a.get_ref(),
+        }
     }
 
     /// Flushes the file's data and metadata to the disk (`fsync`), on the
@@ -201,7 +215,7 @@ impl FileObject {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn sync_all(&self) -> io::Result<()> {
-        let fd = self.fd.clone();
+        let fd = self.fd().clone();
         crate::threadpool::run_blocking(move || {
             // SAFETY: fsync on a descriptor kept open by `fd`.
             if unsafe { libc::fsync(fd.as_raw_fd()) } < 0 {
@@ -226,7 +240,7 @@ impl FileObject {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
-        let fd = self.fd.clone();
+        let fd = self.fd().clone();
         crate::threadpool::run_blocking(move || {
             let file = std::fs::File::from(fd.try_clone()?);
             file.metadata()
@@ -252,7 +266,7 @@ impl FileObject {
     /// ```
     pub fn into_inner(mut self) -> io::Result<OwnedFd> {
         self.restore_mode()?;
-        let fd = self.fd.clone();
+        let fd = self.fd().clone();
         drop(self);
         match Arc::try_unwrap(fd) {
             Ok(fd) => Ok(fd),
@@ -261,20 +275,15 @@ impl FileObject {
     }
 
     fn restore_mode(&mut self) -> io::Result<()> {
-        if let Kind::Posix {
-            made_nonblocking: true,
-        } = self.kind
-        {
-            self.kind = Kind::Posix {
-                made_nonblocking: false,
-            };
-            set_blocking(self.fd.as_raw_fd())?;
+        if self.made_nonblocking {
+            self.made_nonblocking = false;
+            set_blocking(self.fd().as_raw_fd())?;
         }
         Ok(())
     }
 
     fn tp_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.fd.clone();
+        let fd = self.fd().clone();
         let n = buf.len();
         let data = crate::threadpool::run_blocking(move || os::read_to_vec(fd.as_raw_fd(), n))??;
         buf[..data.len()].copy_from_slice(&data);
@@ -282,7 +291,7 @@ impl FileObject {
     }
 
     fn tp_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.fd.clone();
+        let fd = self.fd().clone();
         let n = buf.len().min(MAX_IO);
         let mut data = Vec::new();
         data.try_reserve_exact(n)
@@ -352,18 +361,26 @@ fn retry(mut f: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
 
 impl Read for FileObject {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.kind {
-            Kind::Thread => self.tp_read(buf),
-            Kind::Posix { .. } => os::nb_read(self.fd.as_raw_fd(), buf),
+        match &self.kind {
+            Kind::Thread(_) => self.tp_read(buf),
+            Kind::Posix(a) => a.read_with(|fd| {
+                // SAFETY: `fd` is open (the Async owns it) and `buf` is
+                // valid for writes of `buf.len()` bytes.
+                cvt(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
+            }),
         }
     }
 }
 
 impl Write for FileObject {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.kind {
-            Kind::Thread => self.tp_write(buf),
-            Kind::Posix { .. } => os::nb_write(self.fd.as_raw_fd(), buf),
+        match &self.kind {
+            Kind::Thread(_) => self.tp_write(buf),
+            Kind::Posix(a) => a.write_with(|fd| {
+                // SAFETY: `fd` is open (the Async owns it) and `buf` is
+                // valid for reads of `buf.len()` bytes.
+                cvt(unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
+            }),
         }
     }
 
@@ -387,7 +404,7 @@ impl Seek for FileObject {
             SeekFrom::Current(n) => (n, libc::SEEK_CUR),
         };
         // SAFETY: lseek on an open descriptor; bad offsets are EINVAL.
-        let r = unsafe { libc::lseek(self.fd.as_raw_fd(), off as libc::off_t, whence) };
+        let r = unsafe { libc::lseek(self.fd().as_raw_fd(), off as libc::off_t, whence) };
         if r < 0 {
             Err(io::Error::last_os_error())
         } else {
@@ -398,13 +415,13 @@ impl Seek for FileObject {
 
 impl AsRawFd for FileObject {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.fd().as_raw_fd()
     }
 }
 
 impl AsFd for FileObject {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.fd().as_fd()
     }
 }
 
@@ -419,7 +436,7 @@ impl Drop for FileObject {
 impl fmt::Debug for FileObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileObject")
-            .field("fd", &self.fd.as_raw_fd())
+            .field("fd", &self.fd().as_raw_fd())
             .field("threadpool", &self.uses_threadpool())
             .finish()
     }

@@ -17,6 +17,8 @@
 //! * [`net`]: cooperative TCP, UDP and Unix sockets, `wait_read`/`select`/`poll`.
 //! * [`wait`]/[`iwait`] over any [`Waitable`] (greenlets, events, results,
 //!   semaphores, queues, thread-pool jobs), gevent's `gevent.wait`.
+//! * [`io::Async`]: any file descriptor, cooperative (async-io's `Async<T>`
+//!   shape); every socket, pipe and pollable file object is built on it.
 //! * [`os`] and [`fileobject`]: cooperative reads and writes on raw
 //!   descriptors and files (thread pool for files, io watcher for pipes).
 //! * [`resolver`]: cooperative DNS (`getaddrinfo`, `gethostbyname`, ...) on
@@ -100,6 +102,7 @@ mod future;
 mod greenlet;
 pub mod http;
 mod hub;
+pub mod io;
 mod local;
 pub mod monitor;
 #[cfg(all(feature = "monkey", target_os = "linux"))]

@@ -19,6 +19,13 @@ use libev_sys as ffi;
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Events(i32);
 
+// Hand-rolled rather than a `bitflags` type (the resolver's flags are
+// one): chosen to keep this core-layer API as it is. libev passes bits
+// that have no constant here through callbacks (`EV_CUSTOM`, internal
+// ones), so `from_bits` must stay infallible and `const` (bitflags' is
+// `Option`), and the type has nothing else bitflags would replace. No
+// figure was measured for a switch: both are an `i32` newtype.
+
 impl Events {
     /// No events.
     ///

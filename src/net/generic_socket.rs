@@ -11,7 +11,7 @@ use socket2::{Domain, Protocol, SockAddr, SockRef, Type};
 
 use super::ancillary::{self, ReceivedFds};
 use super::common::{socket_common, socket_read_write, socket_timeouts};
-use super::socket::{self, Dir, new_socket};
+use super::socket::{Dir, new_socket};
 use super::wait_slot::Waited;
 
 /// A socket of any domain, type and protocol, shaped like
@@ -52,7 +52,7 @@ use super::wait_slot::Waited;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Socket {
-    sock: socket::Socket,
+    sock: crate::io::Async<socket2::Socket>,
 }
 
 socket_common!(
@@ -98,7 +98,7 @@ impl Socket {
     /// ```
     pub fn new(domain: Domain, ty: Type, protocol: Option<Protocol>) -> io::Result<Socket> {
         let s = new_socket(domain, ty, protocol)?;
-        Ok(Socket::from_socket(socket::Socket::new(s.into())))
+        Ok(Socket::from_socket(crate::io::Async::from_nonblocking(s)))
     }
 
     /// A pair of connected sockets (`socketpair(2)`).
@@ -126,8 +126,8 @@ impl Socket {
         a.set_nonblocking(true)?;
         b.set_nonblocking(true)?;
         Ok((
-            Socket::from_socket(socket::Socket::new(a.into())),
-            Socket::from_socket(socket::Socket::new(b.into())),
+            Socket::from_socket(crate::io::Async::from_nonblocking(a)),
+            Socket::from_socket(crate::io::Async::from_nonblocking(b)),
         ))
     }
 
@@ -150,7 +150,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn sock_ref(&self) -> io::Result<SockRef<'_>> {
-        self.sock.sock_ref()
+        self.sock.core().sock_ref()
     }
 
     /// Binds to `addr`.
@@ -170,7 +170,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn bind(&self, addr: &SockAddr) -> io::Result<()> {
-        self.sock.sock_ref()?.bind(addr)
+        self.sock.core().sock_ref()?.bind(addr)
     }
 
     /// Starts listening, with room for `backlog` pending connections (the
@@ -197,7 +197,7 @@ impl Socket {
                 format!("listen backlog must not be negative (got {backlog})"),
             ));
         }
-        self.sock.sock_ref()?.listen(backlog)
+        self.sock.core().sock_ref()?.listen(backlog)
     }
 
     /// Connects to `addr`, parking the calling greenlet while the
@@ -219,7 +219,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn connect(&self, addr: &SockAddr) -> io::Result<()> {
-        self.connect_inner(addr, self.sock.timeout(Dir::Write))
+        self.connect_inner(addr, self.sock.core().timeout(Dir::Write))
     }
 
     /// Connects to `addr`, giving up after `timeout` (`TimedOut`).
@@ -250,15 +250,17 @@ impl Socket {
     }
 
     fn connect_inner(&self, addr: &SockAddr, timeout: Option<Duration>) -> io::Result<()> {
-        match self.sock.sock_ref()?.connect(addr) {
+        match self.sock.core().sock_ref()?.connect(addr) {
             Ok(()) => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.sock.is_nonblocking() => {
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock && self.sock.core().is_nonblocking() =>
+            {
                 return Err(e);
             }
             Err(e) => return Err(e),
         }
-        if self.sock.is_nonblocking() {
+        if self.sock.core().is_nonblocking() {
             return Err(io::Error::from_raw_os_error(libc::EINPROGRESS));
         }
         let deadline = timeout.map(|d| (crate::time::deadline_after(d), d));
@@ -270,10 +272,10 @@ impl Socket {
                     r => Some(r),
                 },
             };
-            if self.sock.wait(Dir::Write, remaining)? == Waited::TimedOut {
+            if self.sock.core().wait(Dir::Write, remaining)? == Waited::TimedOut {
                 return Err(connect_timed_out());
             }
-            let r = self.sock.sock_ref()?;
+            let r = self.sock.core().sock_ref()?;
             if let Some(e) = r.take_error()? {
                 return Err(e);
             }
@@ -305,9 +307,15 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept(&self) -> io::Result<(Socket, SockAddr)> {
-        let (s, a) = self.sock.io(Dir::Read, || self.sock.sock_ref()?.accept())?;
+        let (s, a) = self
+            .sock
+            .core()
+            .io(Dir::Read, || self.sock.core().sock_ref()?.accept())?;
         s.set_nonblocking(true)?;
-        Ok((Socket::from_socket(socket::Socket::new(s.into())), a))
+        Ok((
+            Socket::from_socket(crate::io::Async::from_nonblocking(s)),
+            a,
+        ))
     }
 
     /// Sends on a connected socket; returns how many bytes went.
@@ -326,7 +334,9 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Write, || self.sock.send(buf))
+        self.sock
+            .core()
+            .io(Dir::Write, || self.sock.core().send(buf))
     }
 
     /// Sends a datagram to `addr`.
@@ -349,8 +359,9 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send_to(&self, buf: &[u8], addr: &SockAddr) -> io::Result<usize> {
-        self.sock
-            .io(Dir::Write, || self.sock.sock_ref()?.send_to(buf, addr))
+        self.sock.core().io(Dir::Write, || {
+            self.sock.core().sock_ref()?.send_to(buf, addr)
+        })
     }
 
     /// Receives on a connected socket, parking until something comes;
@@ -372,7 +383,9 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || self.sock.recv(buf))
+        self.sock
+            .core()
+            .io(Dir::Read, || self.sock.core().recv(buf))
     }
 
     /// Receives one datagram and its sender's address.
@@ -394,8 +407,9 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SockAddr)> {
-        self.sock
-            .io(Dir::Read, || self.sock.sock_ref()?.recv_from(uninit(buf)))
+        self.sock.core().io(Dir::Read, || {
+            self.sock.core().sock_ref()?.recv_from(uninit(buf))
+        })
     }
 
     /// Receives without taking the data out of the queue (`MSG_PEEK`).
@@ -416,7 +430,8 @@ impl Socket {
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.sock
-            .io(Dir::Read, || self.sock.sock_ref()?.peek(uninit(buf)))
+            .core()
+            .io(Dir::Read, || self.sock.core().sock_ref()?.peek(uninit(buf)))
     }
 
     /// Shuts down reading, writing or both.
@@ -435,7 +450,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.sock.sock_ref()?.shutdown(how)
+        self.sock.core().sock_ref()?.shutdown(how)
     }
 
     /// The local address.
@@ -453,7 +468,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SockAddr> {
-        self.sock.sock_ref()?.local_addr()
+        self.sock.core().sock_ref()?.local_addr()
     }
 
     /// The peer's address.
@@ -471,7 +486,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer_addr(&self) -> io::Result<SockAddr> {
-        self.sock.sock_ref()?.peer_addr()
+        self.sock.core().sock_ref()?.peer_addr()
     }
 
     /// Sends `count` bytes of `file` from `offset` (to its end if `None`)
@@ -505,7 +520,7 @@ impl Socket {
         offset: u64,
         count: Option<usize>,
     ) -> io::Result<usize> {
-        ancillary::sendfile(&self.sock, file, offset, count)
+        ancillary::sendfile(self.sock.core(), file, offset, count)
     }
 
     /// Sends `data` with descriptors attached (`SCM_RIGHTS`; Unix-domain
@@ -528,7 +543,7 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send_fds(&self, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
-        ancillary::send_fds(&self.sock, data, fds)
+        ancillary::send_fds(self.sock.core(), data, fds)
     }
 
     /// Receives into `buf` and up to `max_fds` descriptors (at most 253).
@@ -550,15 +565,15 @@ impl Socket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_fds(&self, buf: &mut [u8], max_fds: usize) -> io::Result<ReceivedFds> {
-        ancillary::recv_fds(&self.sock, buf, max_fds)
+        ancillary::recv_fds(self.sock.core(), buf, max_fds)
     }
 }
 
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Socket");
-        d.field("fd", &self.sock.fd());
-        if let Ok(r) = self.sock.sock_ref() {
+        d.field("fd", &self.sock.core().fd());
+        if let Ok(r) = self.sock.core().sock_ref() {
             if let Ok(a) = r.local_addr() {
                 d.field("local", &a);
             }

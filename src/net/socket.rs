@@ -1,4 +1,6 @@
-//! [`Socket`]: the cooperative core that every socket type wraps.
+//! [`Socket`]: the cooperative core of [`Async<T>`](crate::io::Async),
+//! which every fd-backed type of the crate wraps (the six socket types,
+//! process pipes, file objects on pipes and terminals).
 //!
 //! Every blocking operation has the shape of async-io's `read_with`: try
 //! the non-blocking syscall; on `WouldBlock`, wait for readiness on the
@@ -11,18 +13,15 @@
 //! handle of it (the original and its `try_clone`s), stops their watchers,
 //! wakes their waiters (which return `NotConnected`), and releases the OS
 //! socket at once by replacing each handle's descriptor with `/dev/null`
-//! (`dup3`). The descriptor *number* stays owned by its handle until the
-//! handle is dropped, so a greenlet that still holds a reference can never
+//! (`dup3`). The descriptor *number* stays owned (by the `Async`'s I/O
+//! object, next to its handle) until the `Async` is dropped, so a greenlet that still holds a reference can never
 //! operate on an unrelated socket that reused the number: every operation
 //! checks the closed flag first, and a stray syscall would only reach
 //! `/dev/null`.
 
 use std::cell::Cell;
 use std::io;
-use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
-use std::ops::Deref;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -45,14 +44,16 @@ pub(crate) enum Dir {
 
 /// One descriptor of a socket, with its two wait slots.
 ///
+/// The handle does not own the descriptor: the I/O object next to it in
+/// its [`Async`](crate::io::Async) does, and is dropped after it (so the
+/// watchers are stopped before the descriptor closes).
+///
 /// `#[repr(C)]` keeps what every operation reads (the descriptor, the
 /// flags, the mode) together in front of the read slot, so a read that
 /// waits touches as few cache lines as possible.
 #[repr(C)]
 pub(crate) struct Handle {
     fd: RawFd,
-    /// Whether dropping the handle closes `fd` (false once given away).
-    owns: Cell<bool>,
     /// The last stream read returned less than asked: the receive queue
     /// was most likely emptied, so the next read waits for readiness
     /// before trying (saves a syscall that would say `EAGAIN`).
@@ -71,21 +72,19 @@ pub(crate) struct Handle {
 
 impl AsFd for Handle {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: `fd` is open and owned by this handle until it is dropped
-        // (or given away, which consumes the handle).
+        // SAFETY: `fd` is open as long as the handle: the `Async` holding
+        // the handle owns it (through its I/O object) and drops the handle
+        // first.
         unsafe { BorrowedFd::borrow_raw(self.fd) }
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // Watchers first: libev must not watch a descriptor that is closed.
+        // Before the `Async`'s I/O object closes the descriptor: libev must
+        // not watch a descriptor that is closed.
         self.read.cancel();
         self.write.cancel();
-        if self.owns.get() {
-            // SAFETY: we own `fd` and nothing uses it after this.
-            drop(unsafe { OwnedFd::from_raw_fd(self.fd) });
-        }
         self.group.prune();
     }
 }
@@ -96,20 +95,6 @@ pub(crate) struct Mode {
     pub(crate) nonblocking: bool,
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
-}
-
-/// A borrowed view of the descriptor as a std socket type, to call std's
-/// implementation of an operation; never closes the descriptor.
-pub(crate) struct View<'a, T> {
-    inner: ManuallyDrop<T>,
-    _borrow: PhantomData<&'a Handle>,
-}
-
-impl<T> Deref for View<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
 }
 
 /// The cooperative socket core.
@@ -165,8 +150,8 @@ fn park_fd(fd: RawFd, null: RawFd) -> bool {
 
 /// Puts `fd` in non-blocking mode and reads the mode the user had set:
 /// blocking or not, and the kernel timeouts, which become ours.
-pub(crate) fn import_mode(fd: &OwnedFd) -> io::Result<Mode> {
-    let s = SockRef::from(fd);
+pub(crate) fn import_mode(fd: BorrowedFd<'_>) -> io::Result<Mode> {
+    let s = SockRef::from(&fd);
     let nonblocking = s.nonblocking()?;
     if !nonblocking {
         s.set_nonblocking(true)?;
@@ -179,13 +164,15 @@ pub(crate) fn import_mode(fd: &OwnedFd) -> io::Result<Mode> {
 }
 
 impl Socket {
-    /// Wraps a descriptor that is already non-blocking and close-on-exec.
-    pub(crate) fn new(fd: OwnedFd) -> Socket {
+    /// A handle on `fd`, already non-blocking, owned by the I/O object the
+    /// handle's `Async` holds.
+    pub(crate) fn new(fd: RawFd) -> Socket {
         Socket::with_group(fd, SocketGroup::new())
     }
 
-    /// Wraps a descriptor taken over from std; `mode` from [`import_mode`].
-    pub(crate) fn with_mode(fd: OwnedFd, mode: Mode) -> Socket {
+    /// A handle on `fd` taken over from the user; `mode` from
+    /// [`import_mode`].
+    pub(crate) fn with_mode(fd: RawFd, mode: Mode) -> Socket {
         let s = Socket::new(fd);
         s.update_group(|g| {
             g.nonblocking.set(mode.nonblocking);
@@ -195,10 +182,15 @@ impl Socket {
         s
     }
 
-    fn with_group(fd: OwnedFd, group: Rc<SocketGroup>) -> Socket {
+    /// A handle on `fd` (a duplicate of this handle's descriptor) in this
+    /// handle's group: it shares the mode, timeouts and closed flag.
+    pub(crate) fn sibling(&self, fd: RawFd) -> Socket {
+        Socket::with_group(fd, self.h.group.clone())
+    }
+
+    fn with_group(fd: RawFd, group: Rc<SocketGroup>) -> Socket {
         let h = Rc::new(Handle {
-            fd: fd.into_raw_fd(),
-            owns: Cell::new(true),
+            fd,
             drained: Cell::new(false),
             closed: Cell::new(group.closed.get()),
             nonblocking: Cell::new(group.nonblocking.get()),
@@ -246,22 +238,6 @@ impl Socket {
         } else {
             Ok(())
         }
-    }
-
-    /// The descriptor as a std socket of type `T`, to call std's code.
-    ///
-    /// # Errors
-    ///
-    /// `NotConnected` once closed.
-    pub(crate) fn std<T: FromRawFd>(&self) -> io::Result<View<'_, T>> {
-        self.check_open()?;
-        Ok(View {
-            // SAFETY: the descriptor is open for the borrow's lifetime (the
-            // handle owns it), `T` is a std socket type that only wraps the
-            // descriptor, and ManuallyDrop keeps it from closing it.
-            inner: ManuallyDrop::new(unsafe { T::from_raw_fd(self.h.fd) }),
-            _borrow: PhantomData,
-        })
     }
 
     /// socket2's view, for options std lacks.
@@ -549,14 +525,6 @@ impl Socket {
         }
     }
 
-    /// A new handle on a duplicate of the descriptor, sharing this one's
-    /// mode, timeouts and closed flag.
-    pub(crate) fn try_clone(&self) -> io::Result<Socket> {
-        self.check_open()?;
-        let fd = self.h.as_fd().try_clone_to_owned()?;
-        Ok(Socket::with_group(fd, self.h.group.clone()))
-    }
-
     /// Closes the socket for every handle of it; see the module docs.
     pub(crate) fn close(&self) {
         let group = &self.h.group;
@@ -579,36 +547,36 @@ impl Socket {
         }
     }
 
-    /// Gives the descriptor away: non-blocking mode off unless the user
-    /// set it or other handles still share the open file description (they
-    /// would then block the thread), and the timeouts applied as the
-    /// kernel's `SO_RCVTIMEO`/`SO_SNDTIMEO`, so the std socket behaves as
-    /// this one did.
-    pub(crate) fn into_std_fd(self) -> io::Result<OwnedFd> {
+    /// Stops this handle before its descriptor `fd` is given back to the
+    /// user, restoring the user-visible mode on it: non-blocking mode off
+    /// unless the user set it or other handles still share the open file
+    /// description (they would then block the thread), and the timeouts
+    /// applied as the kernel's `SO_RCVTIMEO`/`SO_SNDTIMEO` (skipped for a
+    /// descriptor that is not a socket), so that the object behaves as
+    /// this handle did.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once closed; the `ioctl` or `setsockopt` error.
+    pub(crate) fn release(self, fd: BorrowedFd<'_>) -> io::Result<()> {
         self.check_open()?;
         let group = self.h.group.clone();
         let alone = group.live_members().len() == 1;
-        let fd = self.into_owned_fd();
+        drop(self);
         let s = SockRef::from(&fd);
         if alone && !group.nonblocking.get() {
             s.set_nonblocking(false)?;
         }
+        let not_socket = |e: &io::Error| e.raw_os_error() == Some(libc::ENOTSOCK);
         if let Some(t) = group.read_timeout.get() {
-            s.set_read_timeout(Some(t))?;
+            s.set_read_timeout(Some(t))
+                .or_else(|e| if not_socket(&e) { Ok(()) } else { Err(e) })?;
         }
         if let Some(t) = group.write_timeout.get() {
-            s.set_write_timeout(Some(t))?;
+            s.set_write_timeout(Some(t))
+                .or_else(|e| if not_socket(&e) { Ok(()) } else { Err(e) })?;
         }
-        Ok(fd)
-    }
-
-    /// Gives the descriptor away as it is (non-blocking).
-    pub(crate) fn into_owned_fd(self) -> OwnedFd {
-        self.h.read.cancel();
-        self.h.write.cancel();
-        self.h.owns.set(false);
-        // SAFETY: the handle owned `fd` and no longer does.
-        unsafe { OwnedFd::from_raw_fd(self.h.fd) }
+        Ok(())
     }
 
     /// Whether a greenlet waits on this handle (for Debug output).
@@ -661,10 +629,9 @@ pub(crate) fn yield_after_accept_error(e: &io::Error) {
 }
 
 /// Takes an accepted std socket (blocking, close-on-exec) over.
-pub(crate) fn accepted<T: Into<OwnedFd>>(s: T) -> io::Result<Socket> {
-    let fd: OwnedFd = s.into();
-    SockRef::from(&fd).set_nonblocking(true)?;
-    Ok(Socket::new(fd))
+pub(crate) fn accepted<T: AsFd>(s: T) -> io::Result<crate::io::Async<T>> {
+    SockRef::from(&s).set_nonblocking(true)?;
+    Ok(crate::io::Async::from_nonblocking(s))
 }
 
 /// What a receive on a datagram socket shut down for reading returns when

@@ -8,7 +8,7 @@ use socket2::{Domain, Protocol, Type};
 
 use super::common::socket_common;
 use super::resolve::each_addr;
-use super::socket::{Dir, Socket, accepted, new_socket, yield_after_accept_error};
+use super::socket::{Dir, accepted, new_socket, yield_after_accept_error};
 use super::{Incoming, TcpStream, ToSocketAddrs};
 
 /// The listen backlog of [`TcpListener::bind`] (the kernel caps it at
@@ -47,7 +47,7 @@ const BACKLOG: i32 = 1024;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {
-    sock: Socket,
+    sock: crate::io::Async<std::net::TcpListener>,
 }
 
 socket_common!(
@@ -83,7 +83,9 @@ impl TcpListener {
             s.set_reuse_address(true)?;
             s.bind(&(*a).into())?;
             s.listen(BACKLOG)?;
-            Ok(TcpListener::from_socket(Socket::new(s.into())))
+            Ok(TcpListener::from_socket(
+                crate::io::Async::from_nonblocking(std::net::TcpListener::from(s)),
+            ))
         })
     }
 
@@ -111,7 +113,9 @@ impl TcpListener {
             s.set_reuse_address(true)?;
             s.bind(&(*a).into())?;
             s.listen(backlog)?;
-            Ok(TcpListener::from_socket(Socket::new(s.into())))
+            Ok(TcpListener::from_socket(
+                crate::io::Async::from_nonblocking(std::net::TcpListener::from(s)),
+            ))
         })
     }
 
@@ -129,7 +133,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.std::<std::net::TcpListener>()?.local_addr()
+        self.sock.std()?.local_addr()
     }
 
     /// Accepts a connection, parking the calling greenlet until one comes.
@@ -162,9 +166,8 @@ impl TcpListener {
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (s, a) = self
             .sock
-            .io(Dir::Read, || {
-                self.sock.std::<std::net::TcpListener>()?.accept()
-            })
+            .core()
+            .io(Dir::Read, || self.sock.std()?.accept())
             .inspect_err(yield_after_accept_error)?;
         Ok((TcpStream::from_socket(accepted(s)?), a))
     }
@@ -202,7 +205,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.sock.std::<std::net::TcpListener>()?.set_ttl(ttl)
+        self.sock.std()?.set_ttl(ttl)
     }
 
     /// `IP_TTL`.
@@ -219,7 +222,7 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn ttl(&self) -> io::Result<u32> {
-        self.sock.std::<std::net::TcpListener>()?.ttl()
+        self.sock.std()?.ttl()
     }
 }
 
@@ -229,8 +232,8 @@ impl fmt::Debug for TcpListener {
         if let Ok(a) = self.local_addr() {
             d.field("addr", &a);
         }
-        d.field("fd", &self.sock.fd())
-            .field("closed", &self.sock.is_closed())
+        d.field("fd", &self.sock.core().fd())
+            .field("closed", &self.sock.core().is_closed())
             .finish()
     }
 }

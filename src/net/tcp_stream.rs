@@ -10,7 +10,7 @@ use socket2::{Domain, Protocol, Type};
 use super::ToSocketAddrs;
 use super::common::{socket_common, socket_read_write, socket_timeouts};
 use super::resolve::each_addr;
-use super::socket::{Dir, Socket, new_socket};
+use super::socket::{Dir, new_socket};
 use super::wait_slot::Waited;
 
 /// A TCP connection: std's [`std::net::TcpStream`], except that an
@@ -40,7 +40,7 @@ use super::wait_slot::Waited;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpStream {
-    sock: Socket,
+    sock: crate::io::Async<std::net::TcpStream>,
 }
 
 socket_common!(
@@ -239,8 +239,8 @@ impl TcpStream {
         if let Some(src) = source {
             s.bind(&(*src).into())?;
         }
-        let sock = Socket::new(s.into());
-        match sock.sock_ref()?.connect(&(*addr).into()) {
+        let sock = crate::io::Async::from_nonblocking(std::net::TcpStream::from(s));
+        match sock.core().sock_ref()?.connect(&(*addr).into()) {
             Ok(()) => return Ok(TcpStream::from_socket(sock)),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => return Err(e),
@@ -254,10 +254,10 @@ impl TcpStream {
                     r => Some(r),
                 },
             };
-            if sock.wait(Dir::Write, remaining)? == Waited::TimedOut {
+            if sock.core().wait(Dir::Write, remaining)? == Waited::TimedOut {
                 return Err(connect_timed_out());
             }
-            let r = sock.sock_ref()?;
+            let r = sock.core().sock_ref()?;
             if let Some(e) = r.take_error()? {
                 return Err(e);
             }
@@ -284,7 +284,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.std::<std::net::TcpStream>()?.peer_addr()
+        self.sock.std()?.peer_addr()
     }
 
     /// The local address.
@@ -302,7 +302,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.std::<std::net::TcpStream>()?.local_addr()
+        self.sock.std()?.local_addr()
     }
 
     /// Shuts down the read half, the write half or both (`shutdown(2)`).
@@ -325,7 +325,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.sock.std::<std::net::TcpStream>()?.shutdown(how)
+        self.sock.std()?.shutdown(how)
     }
 
     /// Receives data without removing it from the queue (`MSG_PEEK`),
@@ -350,9 +350,9 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || {
-            self.sock.std::<std::net::TcpStream>()?.peek(buf)
-        })
+        self.sock
+            .core()
+            .io(Dir::Read, || self.sock.std()?.peek(buf))
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when true).
@@ -371,7 +371,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.sock.std::<std::net::TcpStream>()?.set_nodelay(nodelay)
+        self.sock.std()?.set_nodelay(nodelay)
     }
 
     /// `TCP_NODELAY`.
@@ -389,7 +389,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.sock.std::<std::net::TcpStream>()?.nodelay()
+        self.sock.std()?.nodelay()
     }
 
     /// Sets `IP_TTL`.
@@ -408,7 +408,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.sock.std::<std::net::TcpStream>()?.set_ttl(ttl)
+        self.sock.std()?.set_ttl(ttl)
     }
 
     /// `IP_TTL`.
@@ -426,7 +426,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn ttl(&self) -> io::Result<u32> {
-        self.sock.std::<std::net::TcpStream>()?.ttl()
+        self.sock.std()?.ttl()
     }
 
     /// Sets `SO_LINGER`: `Some(d)` makes closing wait up to `d` for unsent
@@ -453,7 +453,10 @@ impl TcpStream {
         // The kernel counts whole seconds in a C int: saturate rather than
         // let a huge duration wrap to a negative count.
         let max = Duration::from_secs(i32::MAX as u64);
-        self.sock.sock_ref()?.set_linger(linger.map(|d| d.min(max)))
+        self.sock
+            .core()
+            .sock_ref()?
+            .set_linger(linger.map(|d| d.min(max)))
     }
 
     /// `SO_LINGER`.
@@ -471,7 +474,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        self.sock.sock_ref()?.linger()
+        self.sock.core().sock_ref()?.linger()
     }
 
     /// Sets `SO_KEEPALIVE`.
@@ -490,7 +493,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
-        self.sock.sock_ref()?.set_keepalive(keepalive)
+        self.sock.core().sock_ref()?.set_keepalive(keepalive)
     }
 
     /// `SO_KEEPALIVE`.
@@ -508,7 +511,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn keepalive(&self) -> io::Result<bool> {
-        self.sock.sock_ref()?.keepalive()
+        self.sock.core().sock_ref()?.keepalive()
     }
 }
 
@@ -521,9 +524,9 @@ impl fmt::Debug for TcpStream {
         if let Ok(a) = self.peer_addr() {
             d.field("peer", &a);
         }
-        let (r, w) = self.sock.waiting();
-        d.field("fd", &self.sock.fd())
-            .field("closed", &self.sock.is_closed())
+        let (r, w) = self.sock.core().waiting();
+        d.field("fd", &self.sock.core().fd())
+            .field("closed", &self.sock.core().is_closed())
             .field("reading", &r)
             .field("writing", &w)
             .finish()
@@ -563,6 +566,6 @@ impl TcpStream {
         offset: u64,
         count: Option<usize>,
     ) -> io::Result<usize> {
-        super::ancillary::sendfile(&self.sock, file, offset, count)
+        super::ancillary::sendfile(self.sock.core(), file, offset, count)
     }
 }

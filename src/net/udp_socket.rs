@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, Type};
 use super::ToSocketAddrs;
 use super::common::{socket_common, socket_timeouts};
 use super::resolve::{each_addr, resolve};
-use super::socket::{Dir, Socket, new_socket, recv_from_shut_down};
+use super::socket::{Dir, new_socket, recv_from_shut_down};
 
 /// A UDP socket: std's [`std::net::UdpSocket`], except that a receive (or
 /// a send on a full buffer) parks only the calling greenlet.
@@ -27,7 +27,7 @@ use super::socket::{Dir, Socket, new_socket, recv_from_shut_down};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UdpSocket {
-    sock: Socket,
+    sock: crate::io::Async<std::net::UdpSocket>,
 }
 
 socket_common!(
@@ -61,7 +61,9 @@ impl UdpSocket {
         each_addr(&addr, |a| {
             let s = new_socket(Domain::for_address(*a), Type::DGRAM, Some(Protocol::UDP))?;
             s.bind(&(*a).into())?;
-            Ok(UdpSocket::from_socket(Socket::new(s.into())))
+            Ok(UdpSocket::from_socket(crate::io::Async::from_nonblocking(
+                std::net::UdpSocket::from(s),
+            )))
         })
     }
 
@@ -83,7 +85,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        let s = self.sock.std::<std::net::UdpSocket>()?;
+        let s = self.sock.std()?;
         each_addr(&addr, |a| s.connect(a))
     }
 
@@ -105,9 +107,9 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Write, || {
-            self.sock.std::<std::net::UdpSocket>()?.send(buf)
-        })
+        self.sock
+            .core()
+            .io(Dir::Write, || self.sock.std()?.send(buf))
     }
 
     /// Receives one datagram from the connected peer, parking until one
@@ -132,10 +134,9 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.recv_datagram(
-            || Ok(0),
-            || self.sock.std::<std::net::UdpSocket>()?.recv(buf),
-        )
+        self.sock
+            .core()
+            .recv_datagram(|| Ok(0), || self.sock.std()?.recv(buf))
     }
 
     /// Like [`recv`](Self::recv), leaving the datagram in the queue.
@@ -158,10 +159,9 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.recv_datagram(
-            || Ok(0),
-            || self.sock.std::<std::net::UdpSocket>()?.peek(buf),
-        )
+        self.sock
+            .core()
+            .recv_datagram(|| Ok(0), || self.sock.std()?.peek(buf))
     }
 
     /// Sends a datagram to `addr` (the first address it names).
@@ -186,9 +186,9 @@ impl UdpSocket {
                 "no addresses to send data to",
             ));
         };
-        self.sock.io(Dir::Write, || {
-            self.sock.std::<std::net::UdpSocket>()?.send_to(buf, to)
-        })
+        self.sock
+            .core()
+            .io(Dir::Write, || self.sock.std()?.send_to(buf, to))
     }
 
     /// Receives one datagram and its sender, parking until one comes.
@@ -208,9 +208,9 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.sock.recv_datagram(recv_from_shut_down, || {
-            self.sock.std::<std::net::UdpSocket>()?.recv_from(buf)
-        })
+        self.sock
+            .core()
+            .recv_datagram(recv_from_shut_down, || self.sock.std()?.recv_from(buf))
     }
 
     /// Like [`recv_from`](Self::recv_from), leaving the datagram in the queue.
@@ -231,9 +231,9 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.sock.recv_datagram(recv_from_shut_down, || {
-            self.sock.std::<std::net::UdpSocket>()?.peek_from(buf)
-        })
+        self.sock
+            .core()
+            .recv_datagram(recv_from_shut_down, || self.sock.std()?.peek_from(buf))
     }
 
     /// The local address.
@@ -250,7 +250,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.std::<std::net::UdpSocket>()?.local_addr()
+        self.sock.std()?.local_addr()
     }
 
     /// The connected peer's address.
@@ -267,7 +267,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.sock.std::<std::net::UdpSocket>()?.peer_addr()
+        self.sock.std()?.peer_addr()
     }
 }
 
@@ -290,7 +290,7 @@ macro_rules! udp_option {
             /// # Ok::<(), std::io::Error>(())
             /// ```
             pub fn $set(&self, v: $ty) -> io::Result<()> {
-                self.sock.std::<std::net::UdpSocket>()?.$set(v)
+                self.sock.std()?.$set(v)
             }
 
             #[doc = concat!("`", $opt, "`.")]
@@ -307,7 +307,7 @@ macro_rules! udp_option {
             /// # Ok::<(), std::io::Error>(())
             /// ```
             pub fn $get(&self) -> io::Result<$ty> {
-                self.sock.std::<std::net::UdpSocket>()?.$get()
+                self.sock.std()?.$get()
             }
         }
     };
@@ -353,9 +353,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
-        self.sock
-            .std::<std::net::UdpSocket>()?
-            .join_multicast_v4(multiaddr, interface)
+        self.sock.std()?.join_multicast_v4(multiaddr, interface)
     }
 
     /// Leaves an IPv4 multicast group (`IP_DROP_MEMBERSHIP`).
@@ -373,9 +371,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
-        self.sock
-            .std::<std::net::UdpSocket>()?
-            .leave_multicast_v4(multiaddr, interface)
+        self.sock.std()?.leave_multicast_v4(multiaddr, interface)
     }
 
     /// Joins an IPv6 multicast group on interface index `interface`
@@ -394,9 +390,7 @@ impl UdpSocket {
     /// }
     /// ```
     pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.sock
-            .std::<std::net::UdpSocket>()?
-            .join_multicast_v6(multiaddr, interface)
+        self.sock.std()?.join_multicast_v6(multiaddr, interface)
     }
 
     /// Leaves an IPv6 multicast group (`IPV6_DROP_MEMBERSHIP`).
@@ -415,9 +409,7 @@ impl UdpSocket {
     /// }
     /// ```
     pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.sock
-            .std::<std::net::UdpSocket>()?
-            .leave_multicast_v6(multiaddr, interface)
+        self.sock.std()?.leave_multicast_v6(multiaddr, interface)
     }
 
     /// Sets `IPV6_MULTICAST_LOOP`.
@@ -436,9 +428,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        self.sock
-            .std::<std::net::UdpSocket>()?
-            .set_multicast_loop_v6(on)
+        self.sock.std()?.set_multicast_loop_v6(on)
     }
 
     /// `IPV6_MULTICAST_LOOP`.
@@ -456,7 +446,7 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn multicast_loop_v6(&self) -> io::Result<bool> {
-        self.sock.std::<std::net::UdpSocket>()?.multicast_loop_v6()
+        self.sock.std()?.multicast_loop_v6()
     }
 }
 
@@ -466,9 +456,9 @@ impl fmt::Debug for UdpSocket {
         if let Ok(a) = self.local_addr() {
             d.field("addr", &a);
         }
-        let (r, w) = self.sock.waiting();
-        d.field("fd", &self.sock.fd())
-            .field("closed", &self.sock.is_closed())
+        let (r, w) = self.sock.core().waiting();
+        d.field("fd", &self.sock.core().fd())
+            .field("closed", &self.sock.core().is_closed())
             .field("receiving", &r)
             .field("sending", &w)
             .finish()

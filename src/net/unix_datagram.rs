@@ -7,7 +7,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use super::common::{socket_common, socket_timeouts};
-use super::socket::{Dir, Socket, accepted, recv_from_shut_down};
+use super::socket::{Dir, accepted, recv_from_shut_down};
 
 /// A Unix-domain datagram socket: std's
 /// [`std::os::unix::net::UnixDatagram`], except that a receive (or a send
@@ -24,7 +24,7 @@ use super::socket::{Dir, Socket, accepted, recv_from_shut_down};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UnixDatagram {
-    sock: Socket,
+    sock: crate::io::Async<std::os::unix::net::UnixDatagram>,
 }
 
 socket_common!(
@@ -115,9 +115,7 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
-        self.sock
-            .std::<std::os::unix::net::UnixDatagram>()?
-            .connect(path)
+        self.sock.std()?.connect(path)
     }
 
     /// Sends a datagram to the connected peer.
@@ -135,11 +133,9 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Write, || {
-            self.sock
-                .std::<std::os::unix::net::UnixDatagram>()?
-                .send(buf)
-        })
+        self.sock
+            .core()
+            .io(Dir::Write, || self.sock.std()?.send(buf))
     }
 
     /// Receives one datagram, parking until one comes.
@@ -159,14 +155,9 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.recv_datagram(
-            || Ok(0),
-            || {
-                self.sock
-                    .std::<std::os::unix::net::UnixDatagram>()?
-                    .recv(buf)
-            },
-        )
+        self.sock
+            .core()
+            .recv_datagram(|| Ok(0), || self.sock.std()?.recv(buf))
     }
 
     /// Sends a datagram to the socket bound at `path`.
@@ -192,11 +183,9 @@ impl UnixDatagram {
     /// ```
     pub fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
         let path = path.as_ref();
-        self.sock.io(Dir::Write, || {
-            self.sock
-                .std::<std::os::unix::net::UnixDatagram>()?
-                .send_to(buf, path)
-        })
+        self.sock
+            .core()
+            .io(Dir::Write, || self.sock.std()?.send_to(buf, path))
     }
 
     /// Receives one datagram and its sender's address, parking until one
@@ -216,11 +205,9 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.sock.recv_datagram(recv_from_shut_down, || {
-            self.sock
-                .std::<std::os::unix::net::UnixDatagram>()?
-                .recv_from(buf)
-        })
+        self.sock
+            .core()
+            .recv_datagram(recv_from_shut_down, || self.sock.std()?.recv_from(buf))
     }
 
     /// The local address.
@@ -237,9 +224,7 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock
-            .std::<std::os::unix::net::UnixDatagram>()?
-            .local_addr()
+        self.sock.std()?.local_addr()
     }
 
     /// The connected peer's address.
@@ -256,9 +241,7 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.sock
-            .std::<std::os::unix::net::UnixDatagram>()?
-            .peer_addr()
+        self.sock.std()?.peer_addr()
     }
 
     /// Shuts down reading, writing or both; a waiting receiver wakes up.
@@ -276,9 +259,7 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.sock
-            .std::<std::os::unix::net::UnixDatagram>()?
-            .shutdown(how)
+        self.sock.std()?.shutdown(how)
     }
 }
 
@@ -288,9 +269,9 @@ impl fmt::Debug for UnixDatagram {
         if let Ok(a) = self.local_addr() {
             d.field("local", &a);
         }
-        let (r, w) = self.sock.waiting();
-        d.field("fd", &self.sock.fd())
-            .field("closed", &self.sock.is_closed())
+        let (r, w) = self.sock.core().waiting();
+        d.field("fd", &self.sock.core().fd())
+            .field("closed", &self.sock.core().is_closed())
             .field("receiving", &r)
             .field("sending", &w)
             .finish()
@@ -320,7 +301,9 @@ impl UnixDatagram {
         let a = super::unix_addr::to_sockaddr(addr)?;
         let s = super::socket::new_socket(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
         s.bind(&a)?;
-        Ok(UnixDatagram::from_socket(Socket::new(s.into())))
+        Ok(UnixDatagram::from_socket(
+            crate::io::Async::from_nonblocking(std::os::unix::net::UnixDatagram::from(s)),
+        ))
     }
 
     /// Connects to the socket at `addr`, as std's `connect_addr`.
@@ -345,7 +328,7 @@ impl UnixDatagram {
     /// ```
     pub fn connect_addr(&self, addr: &SocketAddr) -> io::Result<()> {
         let a = super::unix_addr::to_sockaddr(addr)?;
-        self.sock.sock_ref()?.connect(&a)
+        self.sock.core().sock_ref()?.connect(&a)
     }
 
     /// Sends a datagram to `addr`, as std's `send_to_addr`; parks while the
@@ -371,7 +354,8 @@ impl UnixDatagram {
     pub fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         let a = super::unix_addr::to_sockaddr(addr)?;
         self.sock
-            .io(Dir::Write, || self.sock.sock_ref()?.send_to(buf, &a))
+            .core()
+            .io(Dir::Write, || self.sock.core().sock_ref()?.send_to(buf, &a))
     }
 
     /// Sends a datagram with descriptors attached (`SCM_RIGHTS`); see
@@ -392,7 +376,7 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send_fds(&self, data: &[u8], fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<usize> {
-        super::ancillary::send_fds(&self.sock, data, fds)
+        super::ancillary::send_fds(self.sock.core(), data, fds)
     }
 
     /// Receives a datagram and up to `max_fds` descriptors; see
@@ -413,6 +397,6 @@ impl UnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_fds(&self, buf: &mut [u8], max_fds: usize) -> io::Result<super::ReceivedFds> {
-        super::ancillary::recv_fds(&self.sock, buf, max_fds)
+        super::ancillary::recv_fds(self.sock.core(), buf, max_fds)
     }
 }

@@ -6,7 +6,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use super::common::socket_common;
-use super::socket::{Dir, Socket, accepted, yield_after_accept_error};
+use super::socket::{Dir, accepted, yield_after_accept_error};
 use super::{UnixIncoming, UnixStream};
 
 /// A Unix-domain stream socket server: std's
@@ -33,7 +33,7 @@ use super::{UnixIncoming, UnixStream};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UnixListener {
-    sock: Socket,
+    sock: crate::io::Async<std::os::unix::net::UnixListener>,
 }
 
 socket_common!(
@@ -93,11 +93,8 @@ impl UnixListener {
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (s, a) = self
             .sock
-            .io(Dir::Read, || {
-                self.sock
-                    .std::<std::os::unix::net::UnixListener>()?
-                    .accept()
-            })
+            .core()
+            .io(Dir::Read, || self.sock.std()?.accept())
             .inspect_err(yield_after_accept_error)?;
         Ok((UnixStream::from_socket(accepted(s)?), a))
     }
@@ -136,9 +133,7 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock
-            .std::<std::os::unix::net::UnixListener>()?
-            .local_addr()
+        self.sock.std()?.local_addr()
     }
 }
 
@@ -148,8 +143,8 @@ impl fmt::Debug for UnixListener {
         if let Ok(a) = self.local_addr() {
             d.field("local", &a);
         }
-        d.field("fd", &self.sock.fd())
-            .field("closed", &self.sock.is_closed())
+        d.field("fd", &self.sock.core().fd())
+            .field("closed", &self.sock.core().is_closed())
             .finish()
     }
 }
@@ -209,7 +204,9 @@ impl UnixListener {
         let s = super::socket::new_socket(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
         s.bind(addr)?;
         s.listen(backlog)?;
-        Ok(UnixListener::from_socket(Socket::new(s.into())))
+        Ok(UnixListener::from_socket(
+            crate::io::Async::from_nonblocking(std::os::unix::net::UnixListener::from(s)),
+        ))
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, SockAddr, Type};
 
 use super::common::{socket_common, socket_read_write, socket_timeouts};
-use super::socket::{Dir, Socket, accepted, new_socket};
+use super::socket::{Dir, accepted, new_socket};
 use super::wait_slot::Waited;
 
 /// A Unix-domain stream socket: std's
@@ -31,7 +31,7 @@ use super::wait_slot::Waited;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct UnixStream {
-    sock: Socket,
+    sock: crate::io::Async<std::os::unix::net::UnixStream>,
 }
 
 socket_common!(
@@ -95,18 +95,18 @@ impl UnixStream {
 
     fn connect_sockaddr(addr: &SockAddr) -> io::Result<UnixStream> {
         let s = new_socket(Domain::UNIX, Type::STREAM, None)?;
-        let sock = Socket::new(s.into());
+        let sock = crate::io::Async::from_nonblocking(std::os::unix::net::UnixStream::from(s));
         let mut backoff = Duration::from_millis(1);
         loop {
-            match sock.sock_ref()?.connect(addr) {
+            match sock.core().sock_ref()?.connect(addr) {
                 Ok(()) => return Ok(UnixStream::from_socket(sock)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     crate::try_sleep(backoff).map_err(io::Error::from)?;
                     backoff = (backoff * 2).min(Duration::from_millis(50));
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                    while sock.wait(Dir::Write, None)? != Waited::Ready {}
-                    return match sock.sock_ref()?.take_error()? {
+                    while sock.core().wait(Dir::Write, None)? != Waited::Ready {}
+                    return match sock.core().sock_ref()?.take_error()? {
                         Some(e) => Err(e),
                         None => Ok(UnixStream::from_socket(sock)),
                     };
@@ -151,9 +151,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.sock
-            .std::<std::os::unix::net::UnixStream>()?
-            .local_addr()
+        self.sock.std()?.local_addr()
     }
 
     /// The peer's address.
@@ -170,9 +168,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.sock
-            .std::<std::os::unix::net::UnixStream>()?
-            .peer_addr()
+        self.sock.std()?.peer_addr()
     }
 
     /// Shuts down the read half, the write half or both; every handle of
@@ -192,9 +188,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.sock
-            .std::<std::os::unix::net::UnixStream>()?
-            .shutdown(how)
+        self.sock.std()?.shutdown(how)
     }
 
     /// Receives data without removing it from the queue (`MSG_PEEK`),
@@ -216,13 +210,13 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || {
-            self.sock.check_open()?;
+        self.sock.core().io(Dir::Read, || {
+            self.sock.core().check_open()?;
             // SAFETY: `buf` is valid for `buf.len()` writable bytes and the
             // descriptor is open (owned by the handle we borrow).
             let n = unsafe {
                 libc::recv(
-                    self.sock.fd(),
+                    self.sock.core().fd(),
                     buf.as_mut_ptr().cast(),
                     buf.len(),
                     libc::MSG_PEEK,
@@ -246,9 +240,9 @@ impl fmt::Debug for UnixStream {
         if let Ok(a) = self.peer_addr() {
             d.field("peer", &a);
         }
-        let (r, w) = self.sock.waiting();
-        d.field("fd", &self.sock.fd())
-            .field("closed", &self.sock.is_closed())
+        let (r, w) = self.sock.core().waiting();
+        d.field("fd", &self.sock.core().fd())
+            .field("closed", &self.sock.core().is_closed())
             .field("reading", &r)
             .field("writing", &w)
             .finish()
@@ -287,7 +281,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn send_fds(&self, data: &[u8], fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<usize> {
-        super::ancillary::send_fds(&self.sock, data, fds)
+        super::ancillary::send_fds(self.sock.core(), data, fds)
     }
 
     /// Receives into `buf` and up to `max_fds` descriptors (at most
@@ -312,7 +306,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn recv_fds(&self, buf: &mut [u8], max_fds: usize) -> io::Result<super::ReceivedFds> {
-        super::ancillary::recv_fds(&self.sock, buf, max_fds)
+        super::ancillary::recv_fds(self.sock.core(), buf, max_fds)
     }
 
     /// Sends `count` bytes of `file` from `offset` (to its end if `None`)
@@ -342,6 +336,6 @@ impl UnixStream {
         offset: u64,
         count: Option<usize>,
     ) -> io::Result<usize> {
-        super::ancillary::sendfile(&self.sock, file, offset, count)
+        super::ancillary::sendfile(self.sock.core(), file, offset, count)
     }
 }

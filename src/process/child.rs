@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::pipes::{ChildStderr, ChildStdin, ChildStdout, Pipe};
 use super::reap::{self, check_pid, deadline, pidfd_open, remaining, try_reap, wait_pid};
 use crate::core::Events;
-use crate::net::socket::Socket;
+use crate::io::Async;
 use crate::net::{PollFd, poll};
 
 /// Highest signal number accepted by [`Child::signal`].
@@ -71,8 +71,9 @@ struct Progress {
 /// ```
 pub struct Child {
     pid: i32,
-    /// The pidfd (Linux 5.3+), in the cooperative socket core.
-    pidfd: Option<Socket>,
+    /// The pidfd (Linux 5.3+; pidfds are born non-blocking), in the
+    /// cooperative fd wrapper.
+    pidfd: Option<Async<OwnedFd>>,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
     progress: Option<Progress>,
@@ -103,7 +104,7 @@ impl Child {
         let pid = c.id() as i32;
         let mut child = Child {
             pid,
-            pidfd: pidfd_open(pid).map(Socket::new),
+            pidfd: pidfd_open(pid).map(Async::from_nonblocking),
             status: None,
             kill_on_drop: false,
             progress: None,
@@ -202,7 +203,7 @@ impl Child {
         if let Some(s) = self.status {
             return Ok(Some(s));
         }
-        let r = wait_pid(self.pid, self.pidfd.as_ref(), timeout)?;
+        let r = wait_pid(self.pid, self.pidfd.as_ref().map(Async::core), timeout)?;
         if let Some(s) = r {
             self.reaped(s);
         }
@@ -505,7 +506,7 @@ impl Drop for Child {
         self.stdin = None;
         self.stdout = None;
         self.stderr = None;
-        let pidfd = self.pidfd.take().map(|s| s.into_owned_fd());
+        let pidfd = self.pidfd.take().map(Async::into_inner_nonblocking);
         reap::adopt(self.pid, pidfd);
     }
 }
@@ -567,6 +568,6 @@ pub fn waitpid_timeout(pid: i32, timeout: Option<Duration>) -> io::Result<Option
     if let Some(s) = try_reap(pid)? {
         return Ok(Some(s));
     }
-    let fd = pidfd_open(pid).map(Socket::new);
-    wait_pid(pid, fd.as_ref(), timeout)
+    let fd = pidfd_open(pid).map(Async::from_nonblocking);
+    wait_pid(pid, fd.as_ref().map(Async::core), timeout)
 }

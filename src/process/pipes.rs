@@ -1,21 +1,23 @@
 //! [`ChildStdin`], [`ChildStdout`], [`ChildStderr`]: the parent's ends of
 //! a child's pipes, as cooperative streams.
 //!
-//! Each wraps the crate's cooperative socket core (the same try, wait on
-//! the fd's io watcher, retry loop every socket uses), driven with
-//! `read(2)`/`write(2)` instead of `recv`/`send`.
+//! Each wraps an [`Async`] of the pipe end (the crate's cooperative fd
+//! wrapper: try, wait on the fd's io watcher, retry), driven with
+//! `read(2)`/`write(2)`.
 
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::Stdio;
 
 use super::reap::set_nonblocking;
-use crate::net::socket::{Dir, Socket};
+use crate::io::Async;
 
-/// One pipe end in non-blocking mode, wrapped for cooperative waits.
+/// One pipe end in non-blocking mode, wrapped for cooperative waits (a
+/// `File` only for its `read(2)`/`write(2)` on `&File`).
 pub(crate) struct Pipe {
-    sock: Socket,
+    file: Async<File>,
 }
 
 impl Pipe {
@@ -23,49 +25,36 @@ impl Pipe {
     pub(crate) fn new(fd: OwnedFd) -> io::Result<Pipe> {
         set_nonblocking(&fd, true)?;
         Ok(Pipe {
-            sock: Socket::new(fd),
+            file: Async::from_nonblocking(File::from(fd)),
         })
     }
 
     pub(crate) fn fd(&self) -> RawFd {
-        self.sock.fd()
+        self.file.as_raw_fd()
     }
 
     /// `read(2)` once, without waiting.
     pub(crate) fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: the descriptor is open (owned by the socket core) and
-        // `buf` is valid for writes of `buf.len()` bytes.
-        let n = unsafe { libc::read(self.sock.fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        self.file.get_ref().read(buf)
     }
 
     /// `write(2)` once, without waiting (a closed reader gives
     /// `BrokenPipe`: Rust programs ignore `SIGPIPE`).
     pub(crate) fn write_now(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: the descriptor is open and `buf` valid for reads.
-        let n = unsafe { libc::write(self.sock.fd(), buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        self.file.get_ref().write(buf)
     }
 
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Read, || self.read_now(buf))
+        (&self.file).read(buf)
     }
 
     fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.io(Dir::Write, || self.write_now(buf))
+        (&self.file).write(buf)
     }
 
     /// The descriptor in blocking mode again, for another process.
     fn into_blocking_fd(self) -> io::Result<OwnedFd> {
-        let fd = self.sock.into_owned_fd();
+        let fd = OwnedFd::from(self.file.into_inner_nonblocking());
         set_nonblocking(&fd, false)?;
         Ok(fd)
     }
@@ -111,7 +100,7 @@ macro_rules! pipe_type {
 
         impl AsFd for $name {
             fn as_fd(&self) -> BorrowedFd<'_> {
-                self.pipe.sock.as_fd()
+                self.pipe.file.as_fd()
             }
         }
 

@@ -68,7 +68,6 @@ mod ai_flags;
 mod ares_options;
 #[cfg(feature = "ares")]
 mod ares_resolver;
-mod bit_flags;
 mod block_resolver;
 mod family;
 mod gai_args;

@@ -14,7 +14,7 @@ use super::listener::{Kind, Listener};
 use super::{Address, Stream};
 use crate::core::{Events, Io};
 use crate::hub::{self, Waker, hub_inner};
-use crate::net::socket::Socket;
+use crate::io::Async;
 use crate::net::{TcpStream, UnixStream};
 use crate::pool::{Group, Pool};
 use crate::sync::Event;
@@ -365,16 +365,18 @@ impl One {
     }
 
     fn spawn_handler(&self, fd: OwnedFd, peer: Address) {
-        let sock = Socket::new(fd);
         let stream = match self.kind {
             Kind::Tcp => {
-                let s = TcpStream::from_socket(sock);
+                let s =
+                    TcpStream::from_socket(Async::from_nonblocking(std::net::TcpStream::from(fd)));
                 if self.opts.nodelay {
                     let _ = s.set_nodelay(true);
                 }
                 Stream::Tcp(s)
             }
-            Kind::Unix => Stream::Unix(UnixStream::from_socket(sock)),
+            Kind::Unix => Stream::Unix(UnixStream::from_socket(Async::from_nonblocking(
+                std::os::unix::net::UnixStream::from(fd),
+            ))),
         };
         let handler = self.handler.clone();
         let tls = self.opts.tls.clone();
