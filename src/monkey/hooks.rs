@@ -88,7 +88,7 @@ fn deadline(t: Option<Duration>) -> Option<Instant> {
 /// A receive-side operation on a socket the user sees blocking: `op`
 /// (which adds `MSG_DONTWAIT`) until it does not fail with `EAGAIN`,
 /// waiting for readability in between, bounded by `SO_RCVTIMEO`.
-#[inline]
+#[inline(always)]
 fn sock_in(st: &Snap, fd: RawFd, op: impl FnMut() -> ssize_t) -> ssize_t {
     sock_in_from(st, fd, false, op)
 }
@@ -99,7 +99,7 @@ fn sock_in(st: &Snap, fd: RawFd, op: impl FnMut() -> ssize_t) -> ssize_t {
 /// Only for `SOCK_STREAM` sockets: on a datagram socket every read
 /// returns less than asked, and waiting first would cost a loop iteration
 /// per datagram.
-#[inline]
+#[inline(always)]
 fn stream_read(st: &Snap, fd: RawFd, len: usize, op: impl FnMut() -> ssize_t) -> ssize_t {
     let wait_first = len > 0 && st.drained() && !st.user_nonblocking();
     let r = sock_in_from(st, fd, wait_first, op);
@@ -112,7 +112,7 @@ fn stream_read(st: &Snap, fd: RawFd, len: usize, op: impl FnMut() -> ssize_t) ->
 /// succeeds) reads nothing but the snapshot `st`; after `EAGAIN` the
 /// user's `O_NONBLOCK` is read afresh (another greenlet may have changed
 /// it during a wait).
-#[inline]
+#[inline(always)]
 fn sock_in_from(
     st: &Snap,
     fd: RawFd,
@@ -298,7 +298,7 @@ pub unsafe extern "C" fn recvfrom(
     let _s = Suppress::enter();
     let dflags = (flags & !libc::MSG_WAITALL) | libc::MSG_DONTWAIT;
     if flags & libc::MSG_WAITALL == 0 || n == 0 {
-        let op = || unsafe { real::recvfrom(fd, buf, n, dflags, addr, alen) };
+        let op = move || unsafe { real::recvfrom(fd, buf, n, dflags, addr, alen) };
         // std's `TcpStream::read` is a `recv`: a stream read, unless it
         // peeks or asks for urgent data.
         if st.is_stream() && flags & (libc::MSG_PEEK | libc::MSG_OOB) == 0 {
@@ -310,7 +310,7 @@ pub unsafe extern "C" fn recvfrom(
     // timeout (the last two return what came, if anything).
     let mut got = 0usize;
     while got < n {
-        let r = sock_in(&st, fd, || unsafe {
+        let r = sock_in(&st, fd, move || unsafe {
             real::recvfrom(
                 fd,
                 buf.cast::<u8>().add(got).cast(),
@@ -346,7 +346,7 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
         });
     };
     let _s = Suppress::enter();
-    sock_in(&st, fd, || unsafe {
+    sock_in(&st, fd, move || unsafe {
         real::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT)
     })
 }
@@ -359,7 +359,7 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
     match coop_snap(fd) {
         Some(st) if st.kind() == Kind::Socket => {
             let _s = Suppress::enter();
-            let op = || unsafe { real::recv(fd, buf, n, libc::MSG_DONTWAIT) };
+            let op = move || unsafe { real::recv(fd, buf, n, libc::MSG_DONTWAIT) };
             let r = if st.is_stream() {
                 stream_read(&st, fd, n, op)
             } else {
@@ -442,7 +442,7 @@ pub unsafe extern "C" fn sendto(
     };
     let _s = Suppress::enter();
     let snd = st.snd_timeout();
-    out_loop(fd, n, snd, |done| unsafe {
+    out_loop(fd, n, snd, move |done| unsafe {
         real::sendto(
             fd,
             buf.cast::<u8>().add(done).cast(),
@@ -545,7 +545,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssiz
         Some(st) if st.kind() == Kind::Socket => {
             let _s = Suppress::enter();
             let snd = st.snd_timeout();
-            let r = out_loop(fd, n, snd, |done| unsafe {
+            let r = out_loop(fd, n, snd, move |done| unsafe {
                 real::send(
                     fd,
                     buf.cast::<u8>().add(done).cast(),
@@ -640,7 +640,7 @@ pub unsafe extern "C" fn accept4(
     }
     // A fresh snapshot: the hold changed the state word.
     let r = match fd_table::snap(fd) {
-        Some(st) => sock_in(&st, fd, || unsafe {
+        Some(st) => sock_in(&st, fd, move || unsafe {
             real::accept4(fd, addr, alen, flags) as ssize_t
         }) as c_int,
         None => fail(libc::EBADF),
