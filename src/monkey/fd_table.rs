@@ -1,6 +1,12 @@
 //! What the hooks remember about each descriptor number, process-wide:
-//! its kind, the timeouts the user set on it, and whether a hook holds it
-//! in non-blocking mode for the duration of a call.
+//! its kind (and whether a socket is a stream), the timeouts the user set
+//! on it, the user's `O_NONBLOCK`, whether its last stream read drained
+//! it, and whether a hook holds it in non-blocking mode for the duration
+//! of a call.
+//!
+//! Everything but the timeouts' values sits in one atomic state word per
+//! descriptor, so a hooked call's fast path reads it once ([`snap`]) and
+//! does not look at the timeouts' word unless one is set.
 //!
 //! A fixed table in zero-initialised static memory (pages the kernel maps
 //! only when touched), indexed by descriptor number: no allocation, no
