@@ -133,15 +133,21 @@ fn sock_in_from(
     if r >= 0 {
         return r;
     }
-    sock_in_wait(fd, dl.or_else(|| deadline(rcv)), op)
+    // errno first: nothing may run between the failed call and its read.
+    let e = errno();
+    sock_in_wait(fd, e, if wait_first { dl } else { deadline(rcv) }, op)
 }
 
 /// The waiting part of [`sock_in_from`], out of line: entered after a try
-/// failed (with `errno` set), bounded by the deadline `dl`.
+/// failed with `e`, bounded by the deadline `dl`.
 #[inline(never)]
-fn sock_in_wait(fd: RawFd, dl: Option<Instant>, mut op: impl FnMut() -> ssize_t) -> ssize_t {
+fn sock_in_wait(
+    fd: RawFd,
+    mut e: c_int,
+    dl: Option<Instant>,
+    mut op: impl FnMut() -> ssize_t,
+) -> ssize_t {
     loop {
-        let e = errno();
         if !is_again(e) || fd_table::user_nonblocking(fd) {
             return fail(e);
         }
@@ -157,6 +163,7 @@ fn sock_in_wait(fd: RawFd, dl: Option<Instant>, mut op: impl FnMut() -> ssize_t)
         if r >= 0 {
             return r;
         }
+        e = errno();
     }
 }
 
@@ -178,24 +185,32 @@ fn out_loop(
     if r >= 0 && r as usize >= len {
         return r;
     }
-    out_wait(fd, len, timeout, r, op)
+    // errno first: nothing may run between the failed call and its read.
+    let e = if r < 0 { errno() } else { 0 };
+    out_wait(fd, len, timeout, (r, e), op)
 }
 
-/// The rest of [`out_loop`] after a first try `r0` that did not send
-/// everything, out of line.
+/// The rest of [`out_loop`] after a first try that did not send
+/// everything (its result and, if it failed, its errno), out of line.
 #[inline(never)]
 fn out_wait(
     fd: RawFd,
     len: usize,
     timeout: Option<Duration>,
-    r0: ssize_t,
+    first: (ssize_t, c_int),
     mut op: impl FnMut(usize) -> ssize_t,
 ) -> ssize_t {
     let dl = deadline(timeout);
     let mut done = 0usize;
-    let mut next = Some(r0);
+    let mut next = Some(first);
     loop {
-        let r = next.take().unwrap_or_else(|| op(done));
+        let (r, e) = match next.take() {
+            Some(f) => f,
+            None => {
+                let r = op(done);
+                (r, if r < 0 { errno() } else { 0 })
+            }
+        };
         if r >= 0 {
             done += r as usize;
             if done >= len {
@@ -203,7 +218,6 @@ fn out_wait(
             }
             continue;
         }
-        let e = errno();
         let partial = |e| if done > 0 { done as ssize_t } else { fail(e) };
         if !is_again(e) || fd_table::user_nonblocking(fd) {
             return partial(e);
