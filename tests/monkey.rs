@@ -376,3 +376,119 @@ fn monkey_download_example_fetches_twenty_slow_pages_at_once() {
         .unwrap();
     assert!(ms < 3000.0, "{last}");
 }
+
+/// A connected pair of std TCP streams (made in the calling greenlet).
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let acc = gevent::spawn(move || l.accept().map(|(s, _)| s));
+    let c = TcpStream::connect(addr).unwrap();
+    (c, acc.take().unwrap().unwrap())
+}
+
+#[test]
+fn timeouts_set_after_first_use_still_fire() {
+    // The hooks cache "no timeout set" on a descriptor's first use; a
+    // later set_read_timeout / set_write_timeout must still be honoured,
+    // and clearing it must make reads wait for data again.
+    patch();
+    gutil::each_backend(|| {
+        let (mut a, mut b) = tcp_pair();
+        b.write_all(b"one").unwrap();
+        let mut buf = [0; 8];
+        assert_eq!(a.read(&mut buf).unwrap(), 3);
+        a.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        let t = Instant::now();
+        assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert!(t.elapsed() >= Duration::from_millis(20));
+        a.set_read_timeout(None).unwrap();
+        let w = gevent::spawn(move || {
+            gevent::sleep(Duration::from_millis(30));
+            b.write_all(b"two").map(|()| b)
+        });
+        // No timeout any more: waits for the writer.
+        assert_eq!(a.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"two");
+        let _b = w.take().unwrap().unwrap();
+    });
+}
+
+#[test]
+fn stream_reads_after_a_draining_read_keep_their_semantics() {
+    // After a read that returned less than asked (the hooks then wait for
+    // readability before the next read), peeks, timeouts and the user's
+    // non-blocking mode behave as without the hooks.
+    patch();
+    gutil::each_backend(|| {
+        let (mut a, b) = tcp_pair();
+        let writer = gevent::spawn(move || -> std::io::Result<TcpStream> {
+            let mut b = b;
+            for chunk in [&b"abc"[..], b"defgh", b"ij"] {
+                gevent::sleep(Duration::from_millis(10));
+                b.write_all(chunk)?;
+            }
+            Ok(b)
+        });
+        let mut got = Vec::new();
+        let mut buf = [0; 64];
+        while got.len() < 10 {
+            let n = a.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"abcdefghij");
+        let mut b = writer.take().unwrap().unwrap();
+        // Drained: a timed read waits first, then times out.
+        a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        a.set_read_timeout(None).unwrap();
+        // A peek waits for data and leaves it for the read.
+        let w = gevent::spawn(move || {
+            gevent::sleep(Duration::from_millis(20));
+            b.write_all(b"xyz").map(|()| b)
+        });
+        assert_eq!(a.peek(&mut buf).unwrap(), 3);
+        assert_eq!(a.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"xyz");
+        let _b = w.take().unwrap().unwrap();
+        // Drained again, then made non-blocking by the user: WouldBlock at
+        // once, not a wait.
+        a.set_nonblocking(true).unwrap();
+        assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    });
+}
+
+#[test]
+fn std_udp_sockets_in_greenlets() {
+    // Datagram sockets take the non-stream path (no drained hint): queued
+    // datagrams are all received at once, later ones after a wait.
+    patch();
+    gutil::each_backend(|| {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(rx.local_addr().unwrap()).unwrap();
+        for m in [&b"first"[..], b"2nd"] {
+            tx.send(m).unwrap();
+        }
+        let (ticks, stop, t) = ticker();
+        let sender = gevent::spawn(move || {
+            gevent::sleep(Duration::from_millis(30));
+            tx.send(b"third, later")
+        });
+        let mut buf = [0; 64];
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let (n, _) = rx.recv_from(&mut buf).unwrap();
+            got.push(buf[..n].to_vec());
+        }
+        assert_eq!(got, [&b"first"[..], b"2nd", b"third, later"]);
+        assert_eq!(sender.take().unwrap().unwrap(), 12);
+        // Others ran while this greenlet waited for the third datagram.
+        assert!(ticks.get() > 0);
+        rx.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        assert_eq!(rx.recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        stop.set(true);
+        t.join().unwrap();
+    });
+}

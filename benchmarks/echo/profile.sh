@@ -13,6 +13,10 @@
 # The kernel's own work (about 90 % of every server's CPU here) is not in
 # these counts; benchmarks/echo/run.sh measures the whole.
 #
+# Server `monkey` is the plain std::net echo after gevent::monkey::patch_all()
+# (std_echo_monkey, built with the `monkey` feature in a second invocation);
+# SERVERS="gevent monkey" compares it with gevent::net.
+#
 # usage: benchmarks/echo/profile.sh   (env: SERVERS="floor gevent tokio" CONNS=50 N1=3000 N2=13000)
 set -euo pipefail
 # Where cargo puts a workspace's build output: target/ unless
@@ -39,6 +43,9 @@ done
 
 echo "building (release)..." >&2
 cargo build --release --quiet
+case " $SERVERS " in
+    *" monkey "*) cargo build --release --quiet --features monkey --bin std_echo_monkey ;;
+esac
 BIN="$(target_dir Cargo.toml)/release"
 gcc -O2 -D_GNU_SOURCE -o "$BIN/floor_echo" floor_echo.c
 work=$(mktemp -d)
@@ -47,6 +54,7 @@ trap 'rm -rf "$work"' EXIT
 server_cmd() { # name port
     case "$1" in
         floor) echo "$BIN/floor_echo $2" ;;
+        monkey) echo "$BIN/std_echo_monkey 127.0.0.1:$2" ;;
         *) echo "$BIN/${1}_echo 127.0.0.1:$2" ;;
     esac
 }

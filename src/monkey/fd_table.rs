@@ -1,6 +1,12 @@
 //! What the hooks remember about each descriptor number, process-wide:
-//! its kind, the timeouts the user set on it, and whether a hook holds it
-//! in non-blocking mode for the duration of a call.
+//! its kind (and whether a socket is a stream), the timeouts the user set
+//! on it, the user's `O_NONBLOCK`, whether its last stream read drained
+//! it, and whether a hook holds it in non-blocking mode for the duration
+//! of a call.
+//!
+//! Everything but the timeouts' values sits in one atomic state word per
+//! descriptor, so a hooked call's fast path reads it once ([`snap`]) and
+//! does not look at the timeouts' word unless one is set.
 //!
 //! A fixed table in zero-initialised static memory (pages the kernel maps
 //! only when touched), indexed by descriptor number: no allocation, no
@@ -53,6 +59,16 @@ const DRAINED: u64 = 1 << 7;
 const DEPTH_SHIFT: u32 = 8; // 16 bits: hooks holding O_NONBLOCK set
 const DEPTH_ONE: u64 = 1 << DEPTH_SHIFT;
 const DEPTH_MASK: u64 = 0xffff << DEPTH_SHIFT;
+/// A socket of type `SOCK_STREAM` (valid with KIND_KNOWN): its reads use
+/// the drained hint.
+const STREAM: u64 = 1 << 24;
+/// A receive (send) timeout is set (valid with TIMEO_KNOWN): without it,
+/// the hot path needs no second load for the timeouts.
+const RCV_SET: u64 = 1 << 25;
+const SND_SET: u64 = 1 << 26;
+/// What [`reclassify`] forgets.
+const LEARNED: u64 =
+    KIND_KNOWN | (3 << KIND_SHIFT) | TIMEO_KNOWN | NB_KNOWN | DRAINED | STREAM | RCV_SET | SND_SET;
 
 struct Entry {
     state: AtomicU64,
@@ -84,17 +100,6 @@ pub(crate) fn reset(fd: RawFd) {
     }
 }
 
-/// The kind of `fd`, classified (with `fstat`) on first use; `None` for a
-/// descriptor out of the table's range or one that is not open.
-pub(crate) fn kind(fd: RawFd) -> Option<Kind> {
-    let e = entry(fd)?;
-    let s = e.state.load(Ordering::Acquire);
-    if s & KIND_KNOWN != 0 {
-        return Some(decode_kind(s));
-    }
-    classify(fd, e)
-}
-
 fn decode_kind(s: u64) -> Kind {
     match (s >> KIND_SHIFT) & 3 {
         0 => Kind::Socket,
@@ -110,9 +115,7 @@ pub(crate) fn reclassify(fd: RawFd) -> Option<Kind> {
     let e = entry(fd)?;
     let _ = e
         .state
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            Some(s & !(KIND_KNOWN | (3 << KIND_SHIFT) | TIMEO_KNOWN | NB_KNOWN | DRAINED))
-        });
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| Some(s & !LEARNED));
     classify(fd, e)
 }
 
@@ -130,7 +133,9 @@ fn classify(fd: RawFd, e: &Entry) -> Option<Kind> {
         libc::S_IFCHR => Kind::Char,
         _ => Kind::Other,
     };
+    let stream = kind == Kind::Socket && socket_type(fd) == Some(libc::SOCK_STREAM);
     let bits = KIND_KNOWN
+        | if stream { STREAM } else { 0 }
         | ((match kind {
             Kind::Socket => 0u64,
             Kind::Fifo => 1,
@@ -140,9 +145,120 @@ fn classify(fd: RawFd, e: &Entry) -> Option<Kind> {
     let _ = e
         .state
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            Some((s & !(3 << KIND_SHIFT)) | bits)
+            Some((s & !((3 << KIND_SHIFT) | STREAM)) | bits)
         });
     Some(kind)
+}
+
+/// `SO_TYPE` of socket `fd`, if it can be read.
+fn socket_type(fd: RawFd) -> Option<libc::c_int> {
+    let mut ty: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `ty` and `len` are valid for writes of their sizes.
+    let r = unsafe {
+        real::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut ty as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(ty)
+}
+
+/// One load of everything the hooks' hot path needs to know about a
+/// descriptor: its kind, whether it is a stream socket, the user's
+/// `O_NONBLOCK`, whether a timeout is set, the drained hint. Taken once
+/// per hooked call; what is not known yet is looked up (and cached) on
+/// demand, out of line.
+#[derive(Copy, Clone)]
+pub(crate) struct Snap {
+    fd: RawFd,
+    s: u64,
+    e: &'static Entry,
+}
+
+/// The state of `fd`, classified on first use; `None` for a descriptor
+/// out of the table's range or one that is not open.
+#[inline]
+pub(crate) fn snap(fd: RawFd) -> Option<Snap> {
+    let e = entry(fd)?;
+    let mut s = e.state.load(Ordering::Acquire);
+    if s & KIND_KNOWN == 0 {
+        classify(fd, e)?;
+        s = e.state.load(Ordering::Acquire);
+    }
+    Some(Snap { fd, s, e })
+}
+
+impl Snap {
+    /// The descriptor's kind.
+    #[inline]
+    pub(crate) fn kind(&self) -> Kind {
+        decode_kind(self.s)
+    }
+
+    /// A `SOCK_STREAM` socket.
+    #[inline]
+    pub(crate) fn is_stream(&self) -> bool {
+        self.s & STREAM != 0
+    }
+
+    /// Whether the last stream read drained the socket (see [`DRAINED`]).
+    #[inline]
+    pub(crate) fn drained(&self) -> bool {
+        self.s & DRAINED != 0
+    }
+
+    /// Records whether a stream read drained the socket (a store only when
+    /// it changes).
+    #[inline]
+    pub(crate) fn set_drained(&self, drained: bool) {
+        if self.drained() != drained {
+            set_drained(self.fd, drained);
+        }
+    }
+
+    /// The user's view of `O_NONBLOCK` (see [`user_nonblocking`]).
+    #[inline]
+    pub(crate) fn user_nonblocking(&self) -> bool {
+        let s = self.s;
+        if s & DEPTH_MASK != 0 {
+            return s & USER_NONBLOCK != 0;
+        }
+        if s & NB_KNOWN != 0 {
+            return s & NB != 0;
+        }
+        user_nonblocking(self.fd)
+    }
+
+    /// The receive timeout (`SO_RCVTIMEO`), if any.
+    #[inline]
+    pub(crate) fn rcv_timeout(&self) -> Option<Duration> {
+        if self.s & (TIMEO_KNOWN | RCV_SET) == TIMEO_KNOWN {
+            return None;
+        }
+        self.timeouts().0
+    }
+
+    /// The send timeout (`SO_SNDTIMEO`), if any.
+    #[inline]
+    pub(crate) fn snd_timeout(&self) -> Option<Duration> {
+        if self.s & (TIMEO_KNOWN | SND_SET) == TIMEO_KNOWN {
+            return None;
+        }
+        self.timeouts().1
+    }
+
+    #[inline(never)]
+    fn timeouts(&self) -> (Option<Duration>, Option<Duration>) {
+        if self.s & TIMEO_KNOWN != 0 {
+            let t = self.e.timeo.load(Ordering::Acquire);
+            return (from_us(t & 0xffff_ffff), from_us(t >> 32));
+        }
+        timeouts(self.fd)
+    }
 }
 
 fn to_us(d: Option<Duration>) -> u64 {
@@ -178,7 +294,8 @@ pub(crate) fn timeouts(fd: RawFd) -> (Option<Duration>, Option<Duration>) {
 fn store_timeouts(e: &Entry, r: Option<Duration>, w: Option<Duration>) {
     e.timeo
         .store(to_us(r) | (to_us(w) << 32), Ordering::Release);
-    e.state.fetch_or(TIMEO_KNOWN, Ordering::AcqRel);
+    let set = if r.is_some() { RCV_SET } else { 0 } | if w.is_some() { SND_SET } else { 0 };
+    set_bits(e, TIMEO_KNOWN | set, TIMEO_KNOWN | RCV_SET | SND_SET);
 }
 
 fn read_timeo(fd: RawFd, opt: libc::c_int) -> Option<Duration> {
@@ -259,11 +376,6 @@ pub(crate) fn nonblocking_changed(fd: RawFd, nonblocking: bool) {
             NB_KNOWN | NB,
         );
     }
-}
-
-/// Whether the last stream read on `fd` drained it (see [`DRAINED`]).
-pub(crate) fn drained(fd: RawFd) -> bool {
-    entry(fd).is_some_and(|e| e.state.load(Ordering::Relaxed) & DRAINED != 0)
 }
 
 /// Records whether a stream read on `fd` drained it.

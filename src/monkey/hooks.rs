@@ -23,7 +23,7 @@ use libc::{
     sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval, useconds_t,
 };
 
-use super::fd_table::{self, Kind};
+use super::fd_table::{self, Kind, Snap};
 use super::wait::{self, Errno};
 use super::{Patch, Suppress, cooperative, patched, real};
 use crate::core::Events;
@@ -48,15 +48,22 @@ fn is_again(e: c_int) -> bool {
     e == libc::EAGAIN || e == libc::EWOULDBLOCK
 }
 
-/// A descriptor this greenlet may wait on for socket calls: patched, in a
-/// greenlet, and a socket.
+/// The state of a descriptor the calling greenlet may wait on (the caller
+/// checked that its group is patched): `None` outside greenlets, and for
+/// a descriptor out of the table's range or not open. One load of the
+/// descriptor's state word serves the whole call's fast path.
 #[inline]
-fn coop_kind(p: Patch, fd: RawFd) -> Option<Kind> {
+fn coop_snap(fd: RawFd) -> Option<Snap> {
     if !cooperative() {
         return None;
     }
-    let _ = p;
-    fd_table::kind(fd)
+    fd_table::snap(fd)
+}
+
+/// A cooperative socket: `coop_snap` of a socket.
+#[inline]
+fn coop_socket(fd: RawFd) -> Option<Snap> {
+    coop_snap(fd).filter(|st| st.kind() == Kind::Socket)
 }
 
 /// What is left of `timeout` started at `start`; `Err` once it ran out.
@@ -81,36 +88,66 @@ fn deadline(t: Option<Duration>) -> Option<Instant> {
 /// A receive-side operation on a socket the user sees blocking: `op`
 /// (which adds `MSG_DONTWAIT`) until it does not fail with `EAGAIN`,
 /// waiting for readability in between, bounded by `SO_RCVTIMEO`.
-fn sock_in(fd: RawFd, op: impl FnMut() -> ssize_t) -> ssize_t {
-    sock_in_from(fd, false, op)
+#[inline(always)]
+fn sock_in(st: &Snap, fd: RawFd, op: impl FnMut() -> ssize_t) -> ssize_t {
+    sock_in_from(st, fd, false, op)
 }
 
 /// A stream read of up to `len` bytes: [`sock_in`], first waiting for
 /// readability when the last read drained the socket (as `gevent::net`
 /// does), then recording whether this one did.
-fn stream_read(fd: RawFd, len: usize, op: impl FnMut() -> ssize_t) -> ssize_t {
-    let wait_first = len > 0 && fd_table::drained(fd) && !fd_table::user_nonblocking(fd);
-    let r = sock_in_from(fd, wait_first, op);
-    fd_table::set_drained(fd, r > 0 && (r as usize) < len);
+/// Only for `SOCK_STREAM` sockets: on a datagram socket every read
+/// returns less than asked, and waiting first would cost a loop iteration
+/// per datagram.
+#[inline(always)]
+fn stream_read(st: &Snap, fd: RawFd, len: usize, op: impl FnMut() -> ssize_t) -> ssize_t {
+    let wait_first = len > 0 && st.drained() && !st.user_nonblocking();
+    let r = sock_in_from(st, fd, wait_first, op);
+    st.set_drained(r > 0 && (r as usize) < len);
     r
 }
 
-fn sock_in_from(fd: RawFd, wait_first: bool, mut op: impl FnMut() -> ssize_t) -> ssize_t {
-    let (rcv, _) = fd_table::timeouts(fd);
-    let dl = deadline(rcv);
+/// [`sock_in`], optionally waiting for readability before the first try.
+/// The fast path (a try that succeeds, or a wait first and then a try that
+/// succeeds) reads nothing but the snapshot `st`; after `EAGAIN` the
+/// user's `O_NONBLOCK` is read afresh (another greenlet may have changed
+/// it during a wait).
+#[inline(always)]
+fn sock_in_from(
+    st: &Snap,
+    fd: RawFd,
+    wait_first: bool,
+    mut op: impl FnMut() -> ssize_t,
+) -> ssize_t {
+    let rcv = st.rcv_timeout();
+    let mut dl = None;
     if wait_first {
+        dl = deadline(rcv);
         match wait::wait_fd(fd, Events::READ, rcv) {
             Ok(true) => {}
             Ok(false) => return fail(libc::EAGAIN),
             Err(e) => return fail(e),
         }
     }
+    let r = op();
+    if r >= 0 {
+        return r;
+    }
+    // errno first: nothing may run between the failed call and its read.
+    let e = errno();
+    sock_in_wait(fd, e, if wait_first { dl } else { deadline(rcv) }, op)
+}
+
+/// The waiting part of [`sock_in_from`], out of line: entered after a try
+/// failed with `e`, bounded by the deadline `dl`.
+#[inline(never)]
+fn sock_in_wait(
+    fd: RawFd,
+    mut e: c_int,
+    dl: Option<Instant>,
+    mut op: impl FnMut() -> ssize_t,
+) -> ssize_t {
     loop {
-        let r = op();
-        if r >= 0 {
-            return r;
-        }
-        let e = errno();
         if !is_again(e) || fd_table::user_nonblocking(fd) {
             return fail(e);
         }
@@ -122,6 +159,11 @@ fn sock_in_from(fd: RawFd, wait_first: bool, mut op: impl FnMut() -> ssize_t) ->
             Ok(false) => return fail(libc::EAGAIN),
             Err(e) => return fail(e),
         }
+        let r = op();
+        if r >= 0 {
+            return r;
+        }
+        e = errno();
     }
 }
 
@@ -131,16 +173,44 @@ fn sock_in_from(fd: RawFd, wait_first: bool, mut op: impl FnMut() -> ssize_t) ->
 /// for writability in between, bounded by `timeout`. After a partial
 /// send, an error or the timeout returns the count sent, as the kernel
 /// does.
+#[inline]
 fn out_loop(
     fd: RawFd,
     len: usize,
     timeout: Option<Duration>,
     mut op: impl FnMut(usize) -> ssize_t,
 ) -> ssize_t {
+    // The common case: everything goes at once.
+    let r = op(0);
+    if r >= 0 && r as usize >= len {
+        return r;
+    }
+    // errno first: nothing may run between the failed call and its read.
+    let e = if r < 0 { errno() } else { 0 };
+    out_wait(fd, len, timeout, (r, e), op)
+}
+
+/// The rest of [`out_loop`] after a first try that did not send
+/// everything (its result and, if it failed, its errno), out of line.
+#[inline(never)]
+fn out_wait(
+    fd: RawFd,
+    len: usize,
+    timeout: Option<Duration>,
+    first: (ssize_t, c_int),
+    mut op: impl FnMut(usize) -> ssize_t,
+) -> ssize_t {
     let dl = deadline(timeout);
     let mut done = 0usize;
+    let mut next = Some(first);
     loop {
-        let r = op(done);
+        let (r, e) = match next.take() {
+            Some(f) => f,
+            None => {
+                let r = op(done);
+                (r, if r < 0 { errno() } else { 0 })
+            }
+        };
         if r >= 0 {
             done += r as usize;
             if done >= len {
@@ -148,7 +218,6 @@ fn out_loop(
             }
             continue;
         }
-        let e = errno();
         let partial = |e| if done > 0 { done as ssize_t } else { fail(e) };
         if !is_again(e) || fd_table::user_nonblocking(fd) {
             return partial(e);
@@ -235,23 +304,27 @@ pub unsafe extern "C" fn recvfrom(
     if !patched(Patch::Socket) || flags & libc::MSG_DONTWAIT != 0 {
         return unsafe { real::recvfrom(fd, buf, n, flags, addr, alen) };
     }
-    if coop_kind(Patch::Socket, fd) != Some(Kind::Socket) {
+    let Some(st) = coop_socket(fd) else {
         return emulate_blocking(fd, libc::POLLIN, || unsafe {
             real::recvfrom(fd, buf, n, flags, addr, alen)
         });
-    }
+    };
     let _s = Suppress::enter();
     let dflags = (flags & !libc::MSG_WAITALL) | libc::MSG_DONTWAIT;
     if flags & libc::MSG_WAITALL == 0 || n == 0 {
-        return sock_in(fd, || unsafe {
-            real::recvfrom(fd, buf, n, dflags, addr, alen)
-        });
+        let op = move || unsafe { real::recvfrom(fd, buf, n, dflags, addr, alen) };
+        // std's `TcpStream::read` is a `recv`: a stream read, unless it
+        // peeks or asks for urgent data.
+        if st.is_stream() && flags & (libc::MSG_PEEK | libc::MSG_OOB) == 0 {
+            return stream_read(&st, fd, n, op);
+        }
+        return sock_in(&st, fd, op);
     }
     // MSG_WAITALL: until `n` bytes, the end of the stream, an error or the
     // timeout (the last two return what came, if anything).
     let mut got = 0usize;
     while got < n {
-        let r = sock_in(fd, || unsafe {
+        let r = sock_in(&st, fd, move || unsafe {
             real::recvfrom(
                 fd,
                 buf.cast::<u8>().add(got).cast(),
@@ -281,13 +354,13 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
     if !patched(Patch::Socket) || flags & libc::MSG_DONTWAIT != 0 {
         return unsafe { real::recvmsg(fd, msg, flags) };
     }
-    if coop_kind(Patch::Socket, fd) != Some(Kind::Socket) {
+    let Some(st) = coop_socket(fd) else {
         return emulate_blocking(fd, libc::POLLIN, || unsafe {
             real::recvmsg(fd, msg, flags)
         });
-    }
+    };
     let _s = Suppress::enter();
-    sock_in(fd, || unsafe {
+    sock_in(&st, fd, move || unsafe {
         real::recvmsg(fd, msg, flags | libc::MSG_DONTWAIT)
     })
 }
@@ -297,12 +370,15 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
     if !patched(Patch::Socket) {
         return unsafe { real::read(fd, buf, n) };
     }
-    match coop_kind(Patch::Socket, fd) {
-        Some(Kind::Socket) => {
+    match coop_snap(fd) {
+        Some(st) if st.kind() == Kind::Socket => {
             let _s = Suppress::enter();
-            let r = stream_read(fd, n, || unsafe {
-                real::recv(fd, buf, n, libc::MSG_DONTWAIT)
-            });
+            let op = move || unsafe { real::recv(fd, buf, n, libc::MSG_DONTWAIT) };
+            let r = if st.is_stream() {
+                stream_read(&st, fd, n, op)
+            } else {
+                sock_in(&st, fd, op)
+            };
             if r < 0 && errno() == libc::ENOTSOCK {
                 // A stale entry: the number now names something else.
                 fd_table::reclassify(fd);
@@ -310,7 +386,7 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
             }
             r
         }
-        Some(Kind::Fifo | Kind::Char) if !fd_table::user_nonblocking(fd) => {
+        Some(st) if matches!(st.kind(), Kind::Fifo | Kind::Char) && !st.user_nonblocking() => {
             let _s = Suppress::enter();
             match wait_readable(fd) {
                 Ok(()) => unsafe { real::read(fd, buf, n) },
@@ -326,14 +402,14 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, cnt: c_int) -> ssiz
     if !patched(Patch::Socket) {
         return unsafe { real::readv(fd, iov, cnt) };
     }
-    match coop_kind(Patch::Socket, fd) {
-        Some(Kind::Socket) if cnt >= 0 => {
+    match coop_snap(fd) {
+        Some(st) if st.kind() == Kind::Socket && cnt >= 0 => {
             let _s = Suppress::enter();
             // SAFETY: a zeroed msghdr is valid; the iovecs are the caller's.
             let mut m: msghdr = unsafe { std::mem::zeroed() };
             m.msg_iov = iov as *mut iovec;
             m.msg_iovlen = cnt as _;
-            let r = sock_in(fd, || unsafe {
+            let r = sock_in(&st, fd, || unsafe {
                 real::recvmsg(fd, &mut m, libc::MSG_DONTWAIT)
             });
             if r < 0 && errno() == libc::ENOTSOCK {
@@ -342,7 +418,7 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, cnt: c_int) -> ssiz
             }
             r
         }
-        Some(Kind::Fifo | Kind::Char) if !fd_table::user_nonblocking(fd) => {
+        Some(st) if matches!(st.kind(), Kind::Fifo | Kind::Char) && !st.user_nonblocking() => {
             let _s = Suppress::enter();
             match wait_readable(fd) {
                 Ok(()) => unsafe { real::readv(fd, iov, cnt) },
@@ -373,14 +449,14 @@ pub unsafe extern "C" fn sendto(
     if !patched(Patch::Socket) || flags & libc::MSG_DONTWAIT != 0 {
         return unsafe { real::sendto(fd, buf, n, flags, addr, alen) };
     }
-    if coop_kind(Patch::Socket, fd) != Some(Kind::Socket) {
+    let Some(st) = coop_socket(fd) else {
         return emulate_blocking(fd, libc::POLLOUT, || unsafe {
             real::sendto(fd, buf, n, flags, addr, alen)
         });
-    }
+    };
     let _s = Suppress::enter();
-    let (_, snd) = fd_table::timeouts(fd);
-    out_loop(fd, n, snd, |done| unsafe {
+    let snd = st.snd_timeout();
+    out_loop(fd, n, snd, move |done| unsafe {
         real::sendto(
             fd,
             buf.cast::<u8>().add(done).cast(),
@@ -431,13 +507,13 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
     if !patched(Patch::Socket) || flags & libc::MSG_DONTWAIT != 0 || msg.is_null() {
         return unsafe { real::sendmsg(fd, msg, flags) };
     }
-    if coop_kind(Patch::Socket, fd) != Some(Kind::Socket) {
+    let Some(st) = coop_socket(fd) else {
         return emulate_blocking(fd, libc::POLLOUT, || unsafe {
             real::sendmsg(fd, msg, flags)
         });
-    }
+    };
     let _s = Suppress::enter();
-    let (_, snd) = fd_table::timeouts(fd);
+    let snd = st.snd_timeout();
     // SAFETY: the caller's message.
     let m = unsafe { &*msg };
     // `msg_iovlen` is a size_t with glibc, an int with musl.
@@ -479,11 +555,11 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssiz
     if !patched(Patch::Socket) {
         return unsafe { real::write(fd, buf, n) };
     }
-    match coop_kind(Patch::Socket, fd) {
-        Some(Kind::Socket) => {
+    match coop_snap(fd) {
+        Some(st) if st.kind() == Kind::Socket => {
             let _s = Suppress::enter();
-            let (_, snd) = fd_table::timeouts(fd);
-            let r = out_loop(fd, n, snd, |done| unsafe {
+            let snd = st.snd_timeout();
+            let r = out_loop(fd, n, snd, move |done| unsafe {
                 real::send(
                     fd,
                     buf.cast::<u8>().add(done).cast(),
@@ -497,7 +573,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssiz
             }
             r
         }
-        Some(Kind::Fifo) if !fd_table::user_nonblocking(fd) => {
+        Some(st) if st.kind() == Kind::Fifo && !st.user_nonblocking() => {
             let _s = Suppress::enter();
             fifo_write(fd, n, |done| unsafe {
                 real::write(fd, buf.cast::<u8>().add(done).cast(), n - done)
@@ -513,16 +589,16 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssi
     if !patched(Patch::Socket) || cnt < 0 {
         return unsafe { real::writev(fd, iov, cnt) };
     }
-    let kind = coop_kind(Patch::Socket, fd);
+    let st = coop_snap(fd);
     let total = iov_total(iov, cnt as usize);
     let rest = |done: usize| -> Vec<iovec> {
         // SAFETY: the caller's `cnt` iovecs.
         unsafe { iov_after(iov, cnt as usize, done) }
     };
-    match kind {
-        Some(Kind::Socket) => {
+    match st {
+        Some(st) if st.kind() == Kind::Socket => {
             let _s = Suppress::enter();
-            let (_, snd) = fd_table::timeouts(fd);
+            let snd = st.snd_timeout();
             let r = out_loop(fd, total, snd, |done| unsafe {
                 let v = rest(done);
                 // SAFETY: a zeroed msghdr is valid.
@@ -537,7 +613,7 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssi
             }
             r
         }
-        Some(Kind::Fifo) if !fd_table::user_nonblocking(fd) => {
+        Some(st) if st.kind() == Kind::Fifo && !st.user_nonblocking() => {
             let _s = Suppress::enter();
             fifo_write(fd, total, |done| unsafe {
                 let v = rest(done);
@@ -567,7 +643,7 @@ pub unsafe extern "C" fn accept4(
     if !patched(Patch::Socket) {
         return unsafe { real::accept4(fd, addr, alen, flags) };
     }
-    if coop_kind(Patch::Socket, fd) != Some(Kind::Socket) || fd_table::user_nonblocking(fd) {
+    if coop_socket(fd).is_none_or(|st| st.user_nonblocking()) {
         return emulate_blocking(fd, libc::POLLIN, || unsafe {
             real::accept4(fd, addr, alen, flags) as ssize_t
         }) as c_int;
@@ -576,23 +652,22 @@ pub unsafe extern "C" fn accept4(
     if !fd_table::nonblock_enter(fd) {
         return unsafe { real::accept4(fd, addr, alen, flags) };
     }
-    let (rcv, _) = fd_table::timeouts(fd);
-    let r = sock_in(fd, || unsafe {
-        real::accept4(fd, addr, alen, flags) as ssize_t
-    }) as c_int;
+    // A fresh snapshot: the hold changed the state word.
+    let r = match fd_table::snap(fd) {
+        Some(st) => sock_in(&st, fd, move || unsafe {
+            real::accept4(fd, addr, alen, flags) as ssize_t
+        }) as c_int,
+        None => fail(libc::EBADF),
+    };
     let e = errno();
     fd_table::nonblock_exit(fd);
-    let _ = rcv;
     set_errno(e);
     r
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, alen: socklen_t) -> c_int {
-    if !patched(Patch::Socket)
-        || coop_kind(Patch::Socket, fd) != Some(Kind::Socket)
-        || fd_table::user_nonblocking(fd)
-    {
+    if !patched(Patch::Socket) || coop_socket(fd).is_none_or(|st| st.user_nonblocking()) {
         return unsafe { real::connect(fd, addr, alen) };
     }
     let _s = Suppress::enter();

@@ -5,7 +5,6 @@
 //! hook's boundary.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,7 +26,39 @@ struct FdWait {
 }
 
 thread_local! {
-    static WAITS: RefCell<HashMap<RawFd, Rc<FdWait>>> = RefCell::new(HashMap::new());
+    /// This thread's wait slots, indexed by descriptor number (below
+    /// [`MAX_FD`](super::fd_table::MAX_FD): a hook waits only on
+    /// descriptors of the table). A vector, not a hash map: the lookup is
+    /// on every wait of every hooked call.
+    static WAITS: RefCell<Vec<Option<Rc<FdWait>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// This thread's slots for `fd`, created on first use; `None` for a
+/// negative or too large descriptor, or while the thread is being torn
+/// down.
+fn fd_wait(fd: RawFd) -> Option<Rc<FdWait>> {
+    let i = usize::try_from(fd)
+        .ok()
+        .filter(|&i| i < super::fd_table::MAX_FD)?;
+    WAITS
+        .try_with(|m| {
+            let mut m = m.try_borrow_mut().ok()?;
+            if let Some(Some(fw)) = m.get(i) {
+                return Some(fw.clone());
+            }
+            if m.len() <= i {
+                m.resize(i + 1, None);
+            }
+            let fw = Rc::new(FdWait {
+                read: WaitSlot::new(),
+                write: WaitSlot::new(),
+                closed: Cell::new(false),
+            });
+            m[i] = Some(fw.clone());
+            Some(fw)
+        })
+        .ok()
+        .flatten()
 }
 
 /// A wait that did not end with readiness or a timeout: the `errno` to
@@ -116,20 +147,7 @@ pub(crate) fn wait_fd(fd: RawFd, events: Events, timeout: Option<Duration>) -> R
     if let Some(e) = pending_throw() {
         return Err(e);
     }
-    let fw = WAITS
-        .try_with(|m| {
-            m.borrow_mut()
-                .entry(fd)
-                .or_insert_with(|| {
-                    Rc::new(FdWait {
-                        read: WaitSlot::new(),
-                        write: WaitSlot::new(),
-                        closed: Cell::new(false),
-                    })
-                })
-                .clone()
-        })
-        .ok();
+    let fw = fd_wait(fd);
     guarded(|| {
         if let Some(fw) = &fw {
             let slot = if events == Events::WRITE {
@@ -174,8 +192,13 @@ pub(crate) fn sleep(d: Duration) -> Result<(), Errno> {
 /// thread's watchers on it (libev must not watch a closed descriptor) and
 /// wakes its waiters, which fail with `EBADF`.
 pub(crate) fn forget_fd(fd: RawFd) {
+    let Ok(i) = usize::try_from(fd) else { return };
     let fw = WAITS
-        .try_with(|m| m.try_borrow_mut().ok().and_then(|mut m| m.remove(&fd)))
+        .try_with(|m| {
+            m.try_borrow_mut()
+                .ok()
+                .and_then(|mut m| m.get_mut(i).and_then(Option::take))
+        })
         .ok()
         .flatten();
     if let Some(fw) = fw {
