@@ -997,6 +997,10 @@ pub(crate) fn park_checked() -> Result<(), Error> {
 /// # Errors
 ///
 /// As for [`park`].
+///
+/// Never inlined: `sleep(0)` calls it from the user's code, where this
+/// frame is the only one between the caller and the switch.
+#[inline(never)]
 pub(crate) fn yield_now() -> Result<(), Error> {
     // `check_can_block` and `current_task`, sharing their thread-local
     // reads (this is the `sleep(0)` hot path).
