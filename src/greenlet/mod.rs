@@ -83,7 +83,9 @@ struct Inner<T> {
     value: RefCell<Option<T>>,
 }
 
-impl<T: 'static> Task for Inner<T> {
+// SAFETY: `Inner` is `#[repr(C)]` with the state first, and `state`
+// returns it.
+unsafe impl<T: 'static> Task for Inner<T> {
     fn state(&self) -> &State {
         &self.state
     }
