@@ -568,6 +568,73 @@ fn idle_keep_alive_connections_are_closed() {
     });
 }
 
+/// A graceful stop closes keep-alive connections idle between requests at
+/// once (it does not wait out their keep-alive timeout nor kill them at
+/// the deadline), and lets a request in flight finish, answered with
+/// `connection: close`.
+#[test]
+fn graceful_stop_closes_idle_connections_and_finishes_busy_ones() {
+    each_backend(|| {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let slow_started = Rc::new(Cell::new(false));
+        let flag = slow_started.clone();
+        let handler = move |req: Request<Body>| {
+            if req.uri().path() == "/slow" {
+                flag.set(true);
+                gevent::sleep(Duration::from_millis(200));
+                return Response::new("slow");
+            }
+            Response::new("fast")
+        };
+        let srv = start(
+            handler,
+            Config::new().keepalive_timeout(Duration::from_secs(3600)),
+        );
+        let addr = srv.addr;
+        let answered = Arc::new(AtomicBool::new(false));
+        let a2 = answered.clone();
+        let idle = gevent::spawn(move || {
+            client(move || {
+                let (r, mut rest) = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                assert_eq!((r.status, r.header("connection")), (200, None));
+                a2.store(true, Ordering::SeqCst);
+                // Idle now, until the server closes the connection.
+                closed(&mut rest)
+            })
+        });
+        let busy = gevent::spawn(move || {
+            client(move || {
+                let (r, mut rest) = exchange(addr, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+                (
+                    r.status,
+                    r.text(),
+                    r.header("connection").map(str::to_string),
+                    closed(&mut rest),
+                )
+            })
+        });
+        let t0 = std::time::Instant::now();
+        while !(answered.load(Ordering::SeqCst) && slow_started.get())
+            && t0.elapsed() < Duration::from_secs(10)
+        {
+            gevent::sleep(Duration::from_millis(1));
+        }
+        assert!(answered.load(Ordering::SeqCst) && slow_started.get());
+        // The busy handler finishes well within the grace; the idle one is
+        // closed, not killed at the deadline.
+        assert_eq!(srv.server.stop(Some(Duration::from_secs(20))), 0);
+        assert!(
+            idle.get().unwrap(),
+            "the idle connection was not closed by stop"
+        );
+        let (status, body, connection, then_closed) = busy.get().unwrap();
+        assert_eq!((status, body.as_str()), (200, "slow"));
+        assert_eq!(connection.as_deref(), Some("close"));
+        assert!(then_closed);
+    });
+}
+
 #[test]
 fn write_timeout_frees_the_handler_of_a_client_that_stops_reading() {
     each_backend(|| {

@@ -470,6 +470,52 @@ fn two_workers_both_accept() {
     });
 }
 
+/// A worker server's counters are the sums over its workers: every
+/// accepted connection, every live handler (until it returns), no errors.
+#[test]
+fn worker_server_counters_are_summed() {
+    each_backend(|| {
+        let server = StreamServer::builder()
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .workers(2)
+            .build_workers(|mut s: Stream, _| {
+                let _ = s.write_all(b"k");
+                // Live until the client closes.
+                let _ = s.read(&mut [0; 1]);
+            })
+            .unwrap();
+        server.start().unwrap();
+        assert_eq!((server.accepted(), server.connections()), (0, 0));
+        let addr = inet(&server);
+        let conns: Vec<_> = (0..8)
+            .map(|_| {
+                let c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                (&c).read_exact(&mut [0; 1]).unwrap();
+                c
+            })
+            .collect();
+        // Every client got its byte: each was accepted and its handler is
+        // blocked in read.
+        assert_eq!(server.accepted(), 8);
+        assert_eq!(server.connections(), 8);
+        drop(conns);
+        let t0 = std::time::Instant::now();
+        while server.connections() != 0 && t0.elapsed() < Duration::from_secs(10) {
+            gevent::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            server.connections(),
+            0,
+            "handlers still counted after their clients left"
+        );
+        assert_eq!(server.accepted(), 8);
+        assert_eq!(server.accept_errors(), 0);
+        assert_eq!(server.stop(Some(Duration::from_secs(5))), 0);
+    });
+}
+
 /// stop(timeout) on a worker server kills the hanging handlers of every
 /// worker and counts them.
 #[test]

@@ -20,6 +20,7 @@ use super::head::{self, Framing, Head, Reject, find_head_end, first_lf, has_bare
 use super::response_body::{Kind, ResponseBody};
 use super::{BodyWriter, RemoteAddr, Transport, Upgraded};
 use crate::greenlet::state::Throw;
+use crate::server::drain::{self, Drain};
 
 /// Initial read buffer size (grown up to the head limits when needed).
 const READ_BUF: usize = 2048;
@@ -447,6 +448,9 @@ pub(crate) struct Engine<'a> {
     conn: Rc<Conn>,
     config: &'a Config,
     peer: Option<SocketAddr>,
+    /// The server's graceful-stop state, when served by a server: idle
+    /// between requests, the connection is closed by its `stop`.
+    drain: Option<Rc<Drain>>,
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -556,6 +560,7 @@ impl<'a> Engine<'a> {
             }),
             config,
             peer,
+            drain: drain::current(),
         }
     }
 
@@ -702,6 +707,15 @@ impl<'a> Engine<'a> {
             st.io()
                 .and_then(|io| io.set_read_timeout(Some(timeout)))
                 .map_err(HeadFail::Io)?;
+            // No byte of a request yet: the connection is idle, and a
+            // stopping server closes it (now, or by killing this wait).
+            let _idle = match (&self.drain, st.start == st.end) {
+                (Some(d), true) => match drain::idle(d) {
+                    Some(guard) => Some(guard),
+                    None => return Ok(None),
+                },
+                _ => None,
+            };
             match st.fill() {
                 Ok(0) => return Ok(None),
                 Ok(_) => {}
@@ -795,7 +809,8 @@ impl<'a> Engine<'a> {
         let (parts, body) = response.into_parts();
         let (mut status, mut headers, mut body) = (parts.status, parts.headers, body.0);
         let cfg = self.config;
-        let mut keep = info.keep_alive && cfg.keep_alive;
+        // A stopping server answers the requests in flight, then closes.
+        let mut keep = info.keep_alive && cfg.keep_alive && !drain::stopping(self.drain.as_deref());
         let (fail, decode, continue_pending) = {
             let st = self.state()?;
             (

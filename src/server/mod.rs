@@ -45,6 +45,7 @@
 mod accept_loop;
 mod address;
 mod datagram_server;
+pub(crate) mod drain;
 mod listen_fds;
 mod listener;
 mod one;

@@ -4,9 +4,12 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::accept_loop::{Action, Backoff, classify};
+use super::drain::{Drain, Member};
 use super::listener::{Kind, Listener};
 use super::{Address, Stream};
 use crate::core::{Events, Io};
@@ -103,12 +106,67 @@ pub(crate) struct One {
     waiter: Rc<RefCell<Option<Waker>>>,
     /// Set once `stop` or `close` has finished.
     stopped: Event,
-    accepted: Cell<u64>,
-    accept_errors: Cell<u64>,
+    /// Shared with the other workers of a multi-worker server, so the
+    /// controller reads the server's totals.
+    counters: Arc<Counters>,
+    /// Idle handlers, closed at once by `stop`.
+    drain: Rc<Drain>,
+}
+
+/// A server's counters, summed over its workers (atomics: each worker's
+/// hub runs on its own thread; relaxed, since they order nothing).
+#[derive(Default)]
+pub(crate) struct Counters {
+    accepted: AtomicU64,
+    accept_errors: AtomicU64,
+    /// Handlers spawned and not yet finished (or dropped unrun).
+    connections: AtomicUsize,
+}
+
+impl Counters {
+    pub(crate) fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn accept_errors(&self) -> u64 {
+        self.accept_errors.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one live handler: made before its greenlet is spawned and moved
+/// into its closure, so it is dropped exactly once however the handler
+/// ends (returns, panics, is killed, or is dropped before it ever ran).
+struct LiveHandler(Arc<Counters>);
+
+impl LiveHandler {
+    fn new(c: &Arc<Counters>) -> LiveHandler {
+        c.connections.fetch_add(1, Ordering::Relaxed);
+        LiveHandler(c.clone())
+    }
+}
+
+impl Drop for LiveHandler {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl One {
-    pub(crate) fn new(listener: Listener, handler: Handler, opts: Options) -> io::Result<Rc<One>> {
+    /// `counters` are the server's (shared by every worker of it).
+    pub(crate) fn new(
+        listener: Listener,
+        handler: Handler,
+        opts: Options,
+        counters: Arc<Counters>,
+    ) -> io::Result<Rc<One>> {
         let addr = listener.local_addr()?;
         let handlers = match opts.pool_size {
             Some(n) => Handlers::Pool(Pool::new(n)?),
@@ -126,8 +184,8 @@ impl One {
             io: RefCell::new(None),
             waiter: Rc::new(RefCell::new(None)),
             stopped: Event::new(),
-            accepted: Cell::new(0),
-            accept_errors: Cell::new(0),
+            counters,
+            drain: Rc::default(),
         }))
     }
 
@@ -143,16 +201,8 @@ impl One {
         self.phase.get() == Phase::Closed
     }
 
-    pub(crate) fn accepted(&self) -> u64 {
-        self.accepted.get()
-    }
-
-    pub(crate) fn accept_errors(&self) -> u64 {
-        self.accept_errors.get()
-    }
-
-    pub(crate) fn connections(&self) -> usize {
-        self.handlers.len()
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// Starts accepting in a new greenlet.
@@ -283,7 +333,7 @@ impl One {
             match r {
                 Ok((fd, peer)) => {
                     backoff.reset();
-                    self.accepted.set(self.accepted.get() + 1);
+                    self.counters.accepted.fetch_add(1, Ordering::Relaxed);
                     self.spawn_handler(fd, peer);
                     if let Handlers::Pool(p) = &self.handlers {
                         if p.full() {
@@ -293,9 +343,9 @@ impl One {
                 }
                 Err(e) => match classify(&e) {
                     Action::Wait => return Burst::Wait,
-                    Action::Skip => self.accept_errors.set(self.accept_errors.get() + 1),
+                    Action::Skip => self.counters.accept_error(),
                     Action::Pause => {
-                        self.accept_errors.set(self.accept_errors.get() + 1);
+                        self.counters.accept_error();
                         let (d, log) = backoff.next(&e);
                         if log {
                             eprintln!(
@@ -330,9 +380,13 @@ impl One {
         let tls = self.opts.tls.clone();
         let hs_timeout = self.opts.handshake_timeout;
         let p = peer.clone();
+        let live = LiveHandler::new(&self.counters);
+        let drain = self.drain.clone();
         let g = Builder::new()
             .name(format!("handler {peer}"))
             .spawn(move || {
+                let _live = live;
+                let _member = Member::enter(drain);
                 let stream = match tls {
                     None => stream,
                     Some(acceptor) => match handshake(&acceptor, stream, hs_timeout) {
@@ -385,6 +439,8 @@ impl One {
     /// returns how many were killed.
     pub(crate) fn stop(&self, timeout: Option<Duration>) -> usize {
         self.close();
+        // Handlers idle between requests end now; busy ones finish.
+        self.drain.stop();
         // A handler stopping its own server does not wait for itself.
         self.handlers.discard_current();
         let finished = match timeout {

@@ -368,7 +368,12 @@ impl ServerBuilder {
         let h: super::one::Handler = Rc::new(move |s, a| {
             let _ = handler(s, a);
         });
-        Ok(StreamServer::from_one(One::new(l, h, self.opts)?))
+        Ok(StreamServer::from_one(One::new(
+            l,
+            h,
+            self.opts,
+            Default::default(),
+        )?))
     }
 
     /// Creates a server of [`workers`](Self::workers) threads, each with

@@ -390,8 +390,8 @@ impl StreamServer {
         }
     }
 
-    /// Connections accepted so far (on this hub; 0 for a worker server,
-    /// whose counts live in its threads).
+    /// Connections accepted so far (summed over the workers of a
+    /// multi-worker server).
     ///
     /// ```
     /// let server = gevent::server::StreamServer::bind("127.0.0.1:0", |_, _| {})?;
@@ -399,14 +399,11 @@ impl StreamServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accepted(&self) -> u64 {
-        match &self.imp {
-            Imp::One(o) => o.accepted(),
-            Imp::Workers(_) => 0,
-        }
+        self.counters().accepted()
     }
 
-    /// Failed `accept` calls so far (skipped or paused for; 0 for a
-    /// worker server).
+    /// Failed `accept` calls so far (skipped or paused for; summed over
+    /// the workers).
     ///
     /// ```
     /// let server = gevent::server::StreamServer::bind("127.0.0.1:0", |_, _| {})?;
@@ -414,13 +411,12 @@ impl StreamServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept_errors(&self) -> u64 {
-        match &self.imp {
-            Imp::One(o) => o.accept_errors(),
-            Imp::Workers(_) => 0,
-        }
+        self.counters().accept_errors()
     }
 
-    /// Handlers running now (on this hub; 0 for a worker server).
+    /// Handlers running now (summed over the workers): each counts from
+    /// its connection's accept until its handler returns, panics or is
+    /// killed.
     ///
     /// ```
     /// let server = gevent::server::StreamServer::bind("127.0.0.1:0", |_, _| {})?;
@@ -428,9 +424,13 @@ impl StreamServer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn connections(&self) -> usize {
+        self.counters().connections()
+    }
+
+    fn counters(&self) -> &super::one::Counters {
         match &self.imp {
-            Imp::One(o) => o.connections(),
-            Imp::Workers(_) => 0,
+            Imp::One(o) => o.counters(),
+            Imp::Workers(w) => w.counters(),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::listener::Listener;
-use super::one::{Handler, One, Options};
+use super::one::{Counters, Handler, One, Options};
 use super::{Address, Stream};
 use crate::Error;
 use crate::core::{Async, AsyncSender, Backend};
@@ -34,6 +34,8 @@ struct Shared {
     slots: Mutex<Vec<Slot>>,
     /// Wakes the controller's hub.
     controller: AsyncSender,
+    /// The server's counters, updated by every worker.
+    counters: Arc<Counters>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +91,7 @@ impl Workers {
             stop: Mutex::new(None),
             slots: Mutex::new((0..n).map(|_| Slot::default()).collect()),
             controller: watcher.sender(),
+            counters: Arc::default(),
         });
         let backend = hub_inner().loop_().backend();
         let sh = shared.clone();
@@ -124,6 +127,11 @@ impl Workers {
 
     pub(crate) fn started(&self) -> bool {
         self.started.get() && !self.closed.get()
+    }
+
+    /// The server's counters, summed over the workers.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.shared.counters
     }
 
     pub(crate) fn count(&self) -> usize {
@@ -346,7 +354,7 @@ fn worker_main<F, R>(
     let h: Handler = Rc::new(move |s, a| {
         let _ = handler(s, a);
     });
-    let one = match One::new(listener, h, opts) {
+    let one = match One::new(listener, h, opts, shared.counters.clone()) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("gevent::server: worker {i}: {e}");
