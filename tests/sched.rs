@@ -152,3 +152,44 @@ fn timed_sleep_still_sleeps_and_lets_others_run() {
         assert!(g.dead());
     });
 }
+
+#[test]
+fn many_spinning_greenlets_cannot_starve_a_timer() {
+    each_backend(|| {
+        let fired = Rc::new(Cell::new(false));
+        let spins = Rc::new(Cell::new(0u64));
+        let spins_at_fire = Rc::new(Cell::new(None));
+        let (f, s, saf) = (fired.clone(), spins.clone(), spins_at_fire.clone());
+        let timer = spawn(move || {
+            sleep(Duration::from_millis(10));
+            f.set(true);
+            saf.set(Some(s.get()));
+        });
+        // The safety bound only keeps a broken hub from hanging the test.
+        let bound = Instant::now();
+        let spinners: Vec<Greenlet<bool>> = (0..MANY)
+            .map(|_| {
+                let (f, s) = (fired.clone(), spins.clone());
+                spawn(move || {
+                    while !f.get() && bound.elapsed() < BOUND {
+                        s.set(s.get() + 1);
+                        sleep(Duration::ZERO);
+                    }
+                    f.get()
+                })
+            })
+            .collect();
+        timer.get_timeout(BOUND).unwrap();
+        assert!(fired.get(), "the timer never fired while greenlets spun");
+        for g in &spinners {
+            assert!(g.get_timeout(BOUND).unwrap(), "a spinner missed the timer");
+        }
+        let at = spins_at_fire.get().unwrap();
+        assert!(
+            at >= MANY as u64,
+            "every spinner ran before the timer fired"
+        );
+        // Once it fired, each spinner saw it at its next turn.
+        assert!(spins.get() <= at + MANY as u64);
+    });
+}
