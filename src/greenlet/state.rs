@@ -55,10 +55,28 @@ pub(crate) enum Outcome {
 }
 
 /// A greenlet as the scheduler sees it (type-erased).
-pub(crate) trait Task: 'static {
+///
+/// # Safety
+///
+/// An implementor must be `#[repr(C)]` with its [`State`] as its first
+/// field, and `state` must return that field: [`state_of`] relies on it
+/// to reach the state without a virtual call.
+pub(crate) unsafe trait Task: 'static {
     fn state(&self) -> &State;
     /// Runs the body and stores its value; panics propagate to the caller.
     fn run_body(&self);
+}
+
+/// `t.state()` without the virtual call (the scheduler's hot path reads
+/// the state of every greenlet it switches to).
+#[inline(always)]
+pub(crate) fn state_of(t: &Rc<dyn Task>) -> &State {
+    // SAFETY: `Task`'s contract puts the `State` at offset 0 of every
+    // implementor (`#[repr(C)]`, first field), and the value lives as long
+    // as the `Rc` borrowed here.
+    let s = unsafe { &*Rc::as_ptr(t).cast::<State>() };
+    debug_assert!(std::ptr::eq(s, t.state()));
+    s
 }
 
 /// Something to do when a greenlet dies, in the order they were added.
