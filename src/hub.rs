@@ -64,13 +64,17 @@ pub(crate) struct HubInner {
     ready: RefCell<VecDeque<Ready>>,
     main: Rc<dyn Task>,
     hub: Rc<dyn Task>,
-    remote: Arc<Remote>,
+    /// The inbox, its async watcher and that watcher's sender. Replaced in
+    /// a forked child (see [`HubInner::renew_remote`]).
+    remote: RefCell<Arc<Remote>>,
+    /// The fork generation `remote` belongs to.
+    remote_born: Cell<u64>,
     /// The vector the inbox is drained into, kept for its capacity.
     remote_spare: remote::Spare,
     /// Whether spinning for remote results pays (see `remote::Backoff`).
     remote_spin: RefCell<remote::Backoff>,
-    remote_watcher: Async,
-    remote_sender: AsyncSender,
+    remote_watcher: RefCell<Async>,
+    remote_sender: RefCell<AsyncSender>,
     /// Operations from other threads still expected back (thread pool jobs):
     /// while positive, the remote watcher keeps the loop alive.
     remote_pending: Cell<usize>,
@@ -142,6 +146,21 @@ impl Drop for HubGuard {
         // at it and no greenlet of this thread can run again.
         drop(unsafe { Box::from_raw(p as *mut HubInner) });
     }
+}
+
+/// A hub's inbox for other threads and the started async watcher (not
+/// keeping the loop alive) that drains it on the hub.
+fn new_remote(lp: &Loop) -> std::io::Result<(Arc<Remote>, Async, AsyncSender)> {
+    let remote = Arc::new(Remote::new());
+    let watcher = Async::new(lp, move |_, _| {
+        if let Some(h) = existing_hub() {
+            h.drain_remote();
+        }
+    });
+    watcher.start()?;
+    watcher.set_keepalive(false);
+    let sender = watcher.sender();
+    Ok((remote, watcher, sender))
 }
 
 /// Set in a forked child (by a `pthread_atfork` hook): the hub's loop must
@@ -374,25 +393,18 @@ impl HubInner {
         });
         *hub.state().name.borrow_mut() = Some(Rc::from("Hub"));
         hub.state().set_selfref(hub.clone());
-        let remote = Arc::new(Remote::new());
-        let remote_watcher = Async::new(&lp, move |_, _| {
-            if let Some(h) = existing_hub() {
-                h.remote.drain(&h.remote_spare);
-            }
-        });
-        remote_watcher.start()?;
-        remote_watcher.set_keepalive(false);
-        let remote_sender = remote_watcher.sender();
+        let (remote, remote_watcher, remote_sender) = new_remote(&lp)?;
         let inner = Box::leak(Box::new(HubInner {
             lp,
             ready: RefCell::new(VecDeque::new()),
             main,
             hub,
-            remote,
+            remote: RefCell::new(remote),
+            remote_born: Cell::new(fork_generation()),
             remote_spare: Default::default(),
             remote_spin: Default::default(),
-            remote_watcher,
-            remote_sender,
+            remote_watcher: RefCell::new(remote_watcher),
+            remote_sender: RefCell::new(remote_sender),
             remote_pending: Cell::new(0),
             rounds_since_poll: Cell::new(0),
             budget: Cell::new(DIRECT_BUDGET),
@@ -478,7 +490,8 @@ impl HubInner {
     fn run_round(&self) {
         // Results from other threads (see `remote`): one atomic load when
         // there are none.
-        self.remote.drain(&self.remote_spare);
+        self.renew_remote();
+        self.drain_remote();
         self.monitor.tick();
         // A fresh hand-off budget for this round: the greenlets resumed
         // below hand over to each other directly (one context switch each,
@@ -515,24 +528,31 @@ impl HubInner {
             && self
                 .remote_spin
                 .borrow_mut()
-                .spin(remote::HUB_SPIN, || self.remote.has_pending())
+                .spin(remote::HUB_SPIN, || self.remote.borrow().has_pending())
         {
             // A result from another thread came while spinning: take it
             // without a trip through the poll.
-            self.remote.drain(&self.remote_spare);
+            self.drain_remote();
             idle = self.ready.borrow().is_empty();
         }
         let rounds = self.rounds_since_poll.get() + 1;
         let exhausted = self.budget.get() == 0;
         if idle || exhausted || rounds >= POLL_EVERY_ROUNDS {
             self.rounds_since_poll.set(0);
-            let flags = if idle {
+            let mut flags = if idle {
                 libev_sys::EVRUN_ONCE
             } else {
                 libev_sys::EVRUN_NOWAIT
             };
             if FORKED.load(std::sync::atomic::Ordering::Relaxed) {
                 self.after_fork();
+                // libev re-creates its wake-up pipe in this iteration and
+                // queues a check of every async watcher, but runs that
+                // check only after the poll. A send absorbed by the flags
+                // copied from the parent (an async pending there at the
+                // fork) would then wait out the whole poll timeout: poll
+                // without blocking once, so the check runs now.
+                flags = libev_sys::EVRUN_NOWAIT;
             }
             // SAFETY: the hub's loop pointer is valid; callbacks catch panics.
             let active = unsafe { libev_sys::ev_run(self.lp.as_ptr(), flags as i32) } != 0;
@@ -762,10 +782,60 @@ impl HubInner {
 
     /// Queues `f` to run on this thread's hub from another thread.
     pub(crate) fn remote(&self) -> RemoteHub {
+        self.renew_remote();
         RemoteHub {
-            remote: self.remote.clone(),
-            sender: self.remote_sender.clone(),
+            remote: self.remote.borrow().clone(),
+            sender: self.remote_sender.borrow().clone(),
         }
+    }
+
+    /// Runs the messages other threads sent. The inbox is not borrowed while
+    /// they run (one may reach `remote()`).
+    #[inline]
+    fn drain_remote(&self) {
+        if !self.remote.borrow().has_pending() {
+            return;
+        }
+        let r = self.remote.borrow().clone();
+        r.drain(&self.remote_spare);
+    }
+
+    /// In a forked child, gives the hub a new inbox and async watcher. The
+    /// old ones' locks (the inbox's queue, the watcher's sender target) may
+    /// have been held at the fork by a thread that does not exist in the
+    /// child (a thread-pool worker handing back a result), and would then
+    /// block the child's new workers, or the hub, forever. The old watcher
+    /// is stopped and leaked, never dropped (its `Drop` takes that lock).
+    /// Results of jobs that were running in the parent never arrive here;
+    /// with a renewed inbox, neither do those of jobs queued at the fork.
+    fn renew_remote(&self) {
+        let generation = fork_generation();
+        if self.remote_born.get() == generation {
+            return;
+        }
+        self.remote_born.set(generation);
+        // Only this thread exists in the child now: a lock held is held by
+        // a thread that is gone. Free locks: keep the inbox, so results of
+        // jobs still queued at the fork (run by the child's new workers)
+        // arrive.
+        if self.remote.borrow().lock_is_free() && self.remote_sender.borrow().lock_is_free() {
+            return;
+        }
+        let (remote, watcher, sender) = match new_remote(&self.lp) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("gevent: cannot renew the hub's inbox after fork: {e}");
+                return;
+            }
+        };
+        if self.remote_pending.get() > 0 {
+            watcher.set_keepalive(true);
+        }
+        let old = self.remote_watcher.replace(watcher);
+        old.stop();
+        std::mem::forget(old);
+        *self.remote_sender.borrow_mut() = sender;
+        *self.remote.borrow_mut() = remote;
     }
 
     /// Marks that a remote completion is expected: keeps the loop alive
@@ -774,7 +844,7 @@ impl HubInner {
         let n = self.remote_pending.get() + 1;
         self.remote_pending.set(n);
         if n == 1 {
-            self.remote_watcher.set_keepalive(true);
+            self.remote_watcher.borrow().set_keepalive(true);
         }
     }
 
@@ -783,7 +853,7 @@ impl HubInner {
         let n = self.remote_pending.get().saturating_sub(1);
         self.remote_pending.set(n);
         if n == 0 {
-            self.remote_watcher.set_keepalive(false);
+            self.remote_watcher.borrow().set_keepalive(false);
         }
     }
 }

@@ -183,3 +183,88 @@ fn gevent_fork_watch_and_threadpool_in_child() {
         );
     }
 }
+
+const STREAM_ENV: &str = "GEVENT_TEST_FORK_STREAM_CHILD";
+
+/// Child mode of `fork_while_pool_results_stream_in`.
+fn fork_stream_body() {
+    for b in Loop::usable_backends().iter() {
+        let ok = gevent::run_on_backend(b, move || {
+            // Workers keep handing results to the hub (through its inbox
+            // and async watcher, both behind locks) while the main greenlet
+            // forks: a fork can land while a worker holds one of those
+            // locks, and the child's hub and new workers must not block on
+            // it forever.
+            let stop = std::rc::Rc::new(std::cell::Cell::new(false));
+            let s2 = stop.clone();
+            let feeder = gevent::spawn(move || {
+                let pool = gevent::get_hub().threadpool();
+                while !s2.get() {
+                    let _ = pool.apply(|| std::hint::black_box(1) + 1);
+                }
+            });
+            let mut good = 0;
+            for _ in 0..40 {
+                // SAFETY: this re-executed test process runs one test; the
+                // child only uses its own hub and new pool workers.
+                match unsafe { gevent::fork() }.expect("fork") {
+                    gevent::ForkResult::Child => {
+                        let ok = gevent::threadpool::run_blocking(|| 6 * 7).ok() == Some(42);
+                        // SAFETY: ends the forked child without the
+                        // parent's exit handlers.
+                        unsafe { libc::_exit(if ok { 0 } else { 5 }) };
+                    }
+                    gevent::ForkResult::Parent(pid) => {
+                        let st =
+                            gevent::process::waitpid_timeout(pid, Some(Duration::from_secs(20)))
+                                .expect("waitpid");
+                        if st.is_none() {
+                            // SAFETY: our hung child.
+                            unsafe { libc::kill(pid, libc::SIGKILL) };
+                            println!("{b}: a forked child hung");
+                        }
+                        if st.and_then(|s| s.code()) == Some(0) {
+                            good += 1;
+                        }
+                    }
+                }
+            }
+            stop.set(true);
+            feeder.join().is_ok() && good == 40
+        })
+        .expect("backend usable");
+        println!("{b}: fork while streaming ok = {ok}");
+        assert!(ok, "a forked child hung or failed on {b}");
+    }
+}
+
+/// Forks while thread-pool results keep arriving: every child's hub and
+/// thread pool work (before, a fork landing while a worker held the hub's
+/// inbox or async-watcher lock left the child blocked on it forever).
+#[test]
+fn fork_while_pool_results_stream_in() {
+    if std::env::var_os(STREAM_ENV).is_some() {
+        fork_stream_body();
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "fork_while_pool_results_stream_in",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(STREAM_ENV, "1")
+        .output()
+        .expect("re-run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "fork-while-streaming child failed");
+    assert!(stdout.contains("1 passed"), "the child test did not run");
+    for b in Loop::usable_backends().iter() {
+        assert!(
+            stdout.contains(&format!("{b}: fork while streaming ok = true")),
+            "{b} missing"
+        );
+    }
+}

@@ -185,6 +185,17 @@ impl AsyncSender {
     }
 }
 
+impl AsyncSender {
+    /// Whether no thread holds the lock `send` takes (checked by the hub in
+    /// a forked child, where a holder would be a thread that is gone).
+    pub(crate) fn lock_is_free(&self) -> bool {
+        !matches!(
+            self.shared.target.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
+    }
+}
+
 impl std::fmt::Debug for AsyncSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncSender").finish_non_exhaustive()

@@ -51,8 +51,8 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::core::AsyncSender;
@@ -73,15 +73,28 @@ pub(crate) const SPIN_ENV: &str = "GEVENT_SPIN";
 
 /// Whether to spin at all: another CPU must be there to do the work being
 /// waited for, `GEVENT_SPIN` must not be `0`, and the process must not run
-/// under valgrind. Decided once.
+/// under valgrind. Decided once per process.
+///
+/// Cached in an atomic, not a `OnceLock`: a `OnceLock` being initialised
+/// by another thread (a thread-pool worker) at the moment of a `fork`
+/// stays "running" forever in the child, whose every later call then
+/// blocks on it (seen as a forked child's hub and its new worker both
+/// stuck here). Computing twice in a race is harmless: same answer.
 pub(crate) fn may_spin() -> bool {
-    static SPIN: OnceLock<bool> = OnceLock::new();
-    *SPIN.get_or_init(|| {
-        std::env::var_os(SPIN_ENV).is_none_or(|v| v != "0")
-            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
-            // Valgrind runs one thread at a time: spinning only waits.
-            && !crate::greenlet::valgrind::running()
-    })
+    // 0: not decided yet; 1: no; 2: yes.
+    static SPIN: AtomicU8 = AtomicU8::new(0);
+    match SPIN.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let yes = std::env::var_os(SPIN_ENV).is_none_or(|v| v != "0")
+                && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+                // Valgrind runs one thread at a time: spinning only waits.
+                && !crate::greenlet::valgrind::running();
+            SPIN.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+    }
 }
 
 /// How a spin ended.
@@ -208,6 +221,15 @@ impl Remote {
     fn push(&self, m: Msg) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).push(m);
         self.pending.store(true, Ordering::Release);
+    }
+
+    /// Whether no thread holds the queue's lock now (checked in a forked
+    /// child, where a holder would be a thread that no longer exists).
+    pub(crate) fn lock_is_free(&self) -> bool {
+        !matches!(
+            self.queue.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
     }
 
     /// Whether messages may be waiting.
