@@ -34,6 +34,10 @@
 //!   a pool used in the child re-creates its worker state on first use:
 //!   new workers start there, jobs still queued at the fork run, jobs that
 //!   were running on the parent's workers never complete in the child.
+//!   Exception: if the fork landed while a worker was handing a result to
+//!   the hub, the child's hub replaces the cross-thread inbox that worker
+//!   held locked, and results of jobs queued at the fork are lost too (their
+//!   waiters keep waiting, so bound such waits with a timeout).
 //!
 //! A `ThreadPool` and its handles are `!Send`: a pool belongs to the hub
 //! (thread) that created it; each thread's hub has its own default pool.
