@@ -34,6 +34,28 @@ fn exercise_hub() -> bool {
     ok && joined && echo.successful()
 }
 
+/// Re-runs test `name` alone in a fresh copy of this test binary with
+/// `env` set (its child mode, which forks), echoes its output, and checks
+/// that it passed and printed `"{backend}: {marker} = true"` for every
+/// usable backend.
+fn reexec_checking(name: &str, env: &str, marker: &str) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env, "1")
+        .output()
+        .expect("re-run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the child mode of {name} failed");
+    assert!(stdout.contains("1 passed"), "the child test did not run");
+    for b in Loop::usable_backends().iter() {
+        assert!(
+            stdout.contains(&format!("{b}: {marker} = true")),
+            "{b} missing"
+        );
+    }
+}
+
 /// Child mode of `greenlets_keep_working_after_fork`.
 fn fork_child_body() {
     for b in Loop::usable_backends().iter() {
@@ -72,26 +94,11 @@ fn greenlets_keep_working_after_fork() {
         fork_child_body();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "greenlets_keep_working_after_fork",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, "1")
-        .output()
-        .expect("re-run the test binary");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "fork child failed");
-    assert!(stdout.contains("1 passed"), "the child test did not run");
-    for b in Loop::usable_backends().iter() {
-        assert!(
-            stdout.contains(&format!("{b}: child and parent ok = true")),
-            "{b} missing"
-        );
-    }
+    reexec_checking(
+        "greenlets_keep_working_after_fork",
+        CHILD_ENV,
+        "child and parent ok",
+    );
 }
 
 const GEVENT_FORK_ENV: &str = "GEVENT_TEST_GEVENT_FORK_CHILD";
@@ -162,26 +169,11 @@ fn gevent_fork_watch_and_threadpool_in_child() {
         gevent_fork_body();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "gevent_fork_watch_and_threadpool_in_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(GEVENT_FORK_ENV, "1")
-        .output()
-        .expect("re-run the test binary");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "gevent fork child failed");
-    assert!(stdout.contains("1 passed"), "the child test did not run");
-    for b in Loop::usable_backends().iter() {
-        assert!(
-            stdout.contains(&format!("{b}: gevent fork ok = true")),
-            "{b} missing"
-        );
-    }
+    reexec_checking(
+        "gevent_fork_watch_and_threadpool_in_child",
+        GEVENT_FORK_ENV,
+        "gevent fork ok",
+    );
 }
 
 const STREAM_ENV: &str = "GEVENT_TEST_FORK_STREAM_CHILD";
@@ -247,24 +239,9 @@ fn fork_while_pool_results_stream_in() {
         fork_stream_body();
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "fork_while_pool_results_stream_in",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(STREAM_ENV, "1")
-        .output()
-        .expect("re-run the test binary");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "fork-while-streaming child failed");
-    assert!(stdout.contains("1 passed"), "the child test did not run");
-    for b in Loop::usable_backends().iter() {
-        assert!(
-            stdout.contains(&format!("{b}: fork while streaming ok = true")),
-            "{b} missing"
-        );
-    }
+    reexec_checking(
+        "fork_while_pool_results_stream_in",
+        STREAM_ENV,
+        "fork while streaming ok",
+    );
 }
