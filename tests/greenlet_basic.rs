@@ -394,8 +394,12 @@ fn greenlets_spawn_greenlets() {
 
 #[test]
 fn hubs_on_several_threads_work_independently() {
+    // All four hubs stay alive until each has reported its loop, so a
+    // freed loop's address cannot be reused by another thread's.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
     let threads: Vec<_> = (0..4u64)
         .map(|t| {
+            let barrier = barrier.clone();
             std::thread::spawn(move || {
                 let lp = gevent::get_hub().loop_().as_ptr() as usize;
                 let gs: Vec<_> = (0..100u64)
@@ -410,6 +414,7 @@ fn hubs_on_several_threads_work_independently() {
                 joinall(&gs, Some(BOUND)).unwrap();
                 let sum: u64 = gs.iter().map(|g| g.value().unwrap()).sum();
                 assert_eq!(getcurrent().name(), "MainGreenlet");
+                barrier.wait();
                 (lp, sum)
             })
         })
